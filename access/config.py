@@ -1,0 +1,728 @@
+"""Load ``config/*.yaml`` into a validated :class:`access.model.Organisation`.
+
+Every problem is a :class:`ConfigError` naming the file and the key path, with a hint how to fix it.
+Unknown keys are rejected everywhere. Ids are lowercased; two ids equal after that are an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from access import names
+from access.errors import ConfigError
+from access.model import (
+    MAX_GROUPS_PER_ACCOUNT,
+    MAX_ROLES_PER_ACCOUNT,
+    MAX_TRUST_POLICY_CHARS,
+    AccessLevel,
+    Account,
+    CiDeployer,
+    Cluster,
+    Environment,
+    GithubOidc,
+    Grant,
+    MapUser,
+    Mfa,
+    Monitoring,
+    Naming,
+    NodeRole,
+    NodeType,
+    Organisation,
+    PolicyRule,
+    Project,
+    Quotas,
+    RoleSettings,
+    Team,
+)
+from access.rbac_catalog import (
+    BUILTIN_LEVELS,
+    CLUSTER_SCOPED,
+    KNOWN_RESOURCES,
+    KNOWN_VERBS,
+    MONITORING_FORBIDDEN,
+    dangerous_grants,
+)
+from access.yamlio import load_mapping
+
+FILES = ("settings.yaml", "environments.yaml", "teams.yaml", "projects.yaml", "access.yaml")
+OPTIONAL_FILES = frozenset({"settings.yaml"})
+_HUMAN_FIELDS = frozenset({"project", "env", "level"})
+TEMPLATE_FIELDS_BY_KEY: dict[str, frozenset[str]] = {
+    "role": _HUMAN_FIELDS, "kubernetes_group": _HUMAN_FIELDS, "username": _HUMAN_FIELDS,
+    "namespace": frozenset({"project", "env"}), "iam_group": frozenset({"team"}), "group_path": frozenset(),
+    "admin_role": frozenset({"env"}), "admin_group": frozenset(), "admin_username": frozenset(),
+    "monitoring_role": frozenset({"env"}), "monitoring_group": frozenset(), "monitoring_username": frozenset(),
+    "ci_role": frozenset({"ci", "env"}), "ci_group": frozenset({"ci"}), "ci_username": frozenset({"ci"}),
+}
+MIN_SESSION = 3600
+MAX_SESSION = 43200
+
+
+class Node:
+    """A value read from a config file, with the key path that leads to it."""
+
+    def __init__(self, file: str, path: str, value: Any) -> None:
+        self.file = file
+        self.path = path
+        self.value = value
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(self.file, self.path, message)
+
+    def child(self, key: str | int, value: Any) -> Node:
+        if isinstance(key, int):
+            return Node(self.file, f"{self.path}[{key}]", value)
+        return Node(self.file, f"{self.path}.{key}" if self.path else key, value)
+
+    def mapping(self, allowed: Iterable[str] | None = None, required: Iterable[str] = ()) -> dict[str, Node]:
+        """Children of a mapping; ``allowed=None`` means keys are ids (any string)."""
+        if not isinstance(self.value, dict):
+            raise self.error(f"must be a mapping, found {_describe(self.value)}")
+        out: dict[str, Node] = {}
+        allowed_set = None if allowed is None else set(allowed)
+        for key, value in self.value.items():
+            if not isinstance(key, str):
+                raise self.error(f"key {key!r} must be a string")
+            if allowed_set is not None and key not in allowed_set:
+                raise self.child(key, value).error(
+                    f"unknown key; expected one of: {', '.join(sorted(allowed_set))}"
+                )
+            out[key] = self.child(key, value)
+        for key in required:
+            if key not in out:
+                raise self.error(f"missing required key {key!r}")
+        return out
+
+    def items(self) -> list[Node]:
+        if not isinstance(self.value, list):
+            raise self.error(f"must be a list, found {_describe(self.value)}")
+        return [self.child(i, v) for i, v in enumerate(self.value)]
+
+    def string(self) -> str:
+        if not isinstance(self.value, str) or not self.value:
+            raise self.error(f"must be a non-empty string, found {_describe(self.value)}")
+        return self.value
+
+    def integer(self, low: int, high: int) -> int:
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise self.error(f"must be a whole number, found {_describe(self.value)}")
+        if not low <= self.value <= high:
+            raise self.error(f"{self.value} is outside {low}..{high}")
+        return self.value
+
+    def boolean(self) -> bool:
+        if not isinstance(self.value, bool):
+            raise self.error(f"must be true or false, found {_describe(self.value)}")
+        return self.value
+
+    def strings(self) -> list[Node]:
+        nodes = self.items()
+        for node in nodes:
+            node.string()
+        return nodes
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"boolean {value}".lower()
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}" if value else "an empty string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def normalise_id(node: Node, key: str, what: str) -> str:
+    """Lowercase an id and check it can become part of IAM and Kubernetes names."""
+    norm = key.lower()
+    if not names.ID_RE.match(norm) or not norm.isascii():
+        raise node.error(
+            f"{what} id {key!r} may contain only letters, digits and '-', starting and ending with a letter or digit"
+        )
+    return norm
+
+
+def unique_ids(parent: Node, what: str) -> Iterator[tuple[str, Node]]:
+    """Yield (normalised id, node) for a mapping of ids, refusing ids equal after lowercasing."""
+    seen: dict[str, str] = {}
+    for key, node in parent.mapping().items():
+        norm = normalise_id(node, key, what)
+        if norm in seen:
+            raise node.error(f"{what} id {key!r} collides with {seen[norm]!r} (ids are compared lowercased)")
+        seen[norm] = key
+        yield norm, node
+
+
+def _arn(node: Node, kinds: tuple[str, ...]) -> str:
+    """An IAM principal ARN of one of ``kinds`` (role, user, root); wildcards and groups are refused."""
+    arn = node.string()
+    if "*" in arn or "?" in arn:
+        raise node.error(f"wildcard principal {arn!r} is not allowed; name the exact role or user ARN")
+    match = names.ARN_RE.match(arn)
+    if arn.endswith(":root") and "root" in kinds:
+        if names.ACCOUNT_ID_RE.match(arn.split(":")[4]):
+            return arn
+    if not match:
+        raise node.error(f"{arn!r} is not an IAM ARN like arn:aws:iam::111122223333:role/name")
+    kind = match.group(4)
+    if kind == "group":
+        raise node.error(f"{arn!r} is an IAM group; a group can never be a principal (IAM rejects it), use its role")
+    if kind not in kinds:
+        raise node.error(f"{arn!r} is a {kind} ARN; expected a {' or '.join(kinds)} ARN")
+    return arn
+
+
+class Loader:
+    def __init__(self, config_dir: Path, label: str | None = None) -> None:
+        self.dir = config_dir
+        self.label = label if label is not None else str(config_dir)
+
+    def file_label(self, name: str) -> str:
+        return f"{self.label}/{name}"
+
+    def root(self, name: str) -> Node:
+        label = self.file_label(name)
+        path = self.dir / name
+        if name in OPTIONAL_FILES and not path.exists():
+            return Node(label, "", {})
+        return Node(label, "", load_mapping(path, label))
+
+    def load(self) -> Organisation:
+        if not self.dir.is_dir():
+            raise ConfigError(self.label, "", "config directory not found (set access:configDir or pass --config)")
+        settings = self.root("settings.yaml").mapping({"naming", "roles", "iam"})
+        naming = self._naming(settings.get("naming"))
+        role_settings = self._role_settings(settings.get("roles"))
+        create_users = False
+        if "iam" in settings:
+            iam = settings["iam"].mapping({"create_users"})
+            create_users = iam["create_users"].boolean() if "create_users" in iam else False
+
+        env_root = self.root("environments.yaml").mapping({"accounts", "clusters", "environments"},
+                                                          required=("accounts", "clusters", "environments"))
+        accounts_raw = self._accounts(env_root["accounts"])
+        clusters = self._clusters(env_root["clusters"], accounts_raw)
+        environments, env_nodes = self._environments(env_root["environments"], accounts_raw, clusters)
+        accounts = self._home_environments(accounts_raw, environments, env_root["accounts"])
+
+        teams = self._teams(self.root("teams.yaml").mapping({"teams"}, required=("teams",))["teams"],
+                                          role_settings)
+        projects = self._projects(
+            self.root("projects.yaml").mapping({"projects"}, required=("projects",))["projects"], teams, environments
+        )
+
+        access = self.root("access.yaml").mapping(
+            {"grants", "levels", "cluster_admins", "monitoring", "ci", "map_users"}, required=("grants",)
+        )
+        levels = dict(BUILTIN_LEVELS)
+        if "levels" in access:
+            levels.update(self._custom_levels(access["levels"]))
+        grants = self._grants(access["grants"], teams, projects, levels)
+        admin_teams: tuple[str, ...] = ()
+        if "cluster_admins" in access:
+            admin_teams, break_glass = self._cluster_admins(access["cluster_admins"], teams)
+            if break_glass is not None:
+                clusters = {cid: replace(c, break_glass_role_arn=c.break_glass_role_arn or break_glass)
+                            for cid, c in clusters.items()}
+        monitoring = self._monitoring(access["monitoring"]) if "monitoring" in access else None
+        ci = self._ci(access["ci"], projects) if "ci" in access else {}
+        map_users = self._map_users(access["map_users"], clusters) if "map_users" in access else {}
+
+        org = Organisation(
+            accounts=accounts, clusters=clusters, environments=environments, teams=teams, projects=projects,
+            levels=levels, grants=grants, admin_teams=admin_teams, monitoring=monitoring, ci=ci, map_users=map_users,
+            naming=naming, roles=role_settings, create_users=create_users,
+            files={name: self.file_label(name) for name in FILES},
+        )
+        self._check_derived_names(org, access, env_nodes)
+        return org
+
+    # settings.yaml -------------------------------------------------------------------------------------------------
+
+    def _naming(self, node: Node | None) -> Naming:
+        if node is None:
+            return Naming()
+        fields = Naming.__dataclass_fields__
+        values: dict[str, str] = {}
+        for key, child in node.mapping(fields.keys()).items():
+            template = child.string()
+            allowed = TEMPLATE_FIELDS_BY_KEY[key]
+            unknown = names.template_fields(template) - allowed
+            if unknown:
+                usable = ", ".join("{" + f + "}" for f in sorted(allowed)) or "no placeholders"
+                raise child.error(
+                    f"placeholder {{{sorted(unknown)[0]}}} cannot be used in {key}; it takes {usable} "
+                    "(EKS tokens such as {{SessionName}} pass through)"
+                )
+            values[key] = template
+        naming = Naming(**values)
+        for key in ("username", "admin_username", "monitoring_username", "ci_username"):
+            if names.SESSION_NAME not in getattr(naming, key):
+                raise node.child(key, getattr(naming, key)).error(
+                    "username template must contain {{SessionName}} so each person is told apart in audit logs"
+                )
+        if ("level" in names.template_fields(naming.role)) != ("level" in names.template_fields(naming.kubernetes_group)):
+            raise node.error("use {level} in both naming.role and naming.kubernetes_group or in neither: "
+                             "each role must map to a Kubernetes group of its own")
+        if not names.IAM_PATH_RE.match(naming.group_path):
+            raise node.child("group_path", naming.group_path).error("IAM path must start and end with '/'")
+        return naming
+
+    def _role_settings(self, node: Node | None) -> RoleSettings:
+        if node is None:
+            return RoleSettings()
+        m = node.mapping({
+            "path", "max_session_duration", "permissions_boundary", "session_name_condition", "mfa",
+            "trust_account_root", "trusted_principals", "external_id", "managed_policy_arns", "tags",
+        })
+        settings = RoleSettings()
+        if "path" in m:
+            path = m["path"].string()
+            if not names.IAM_PATH_RE.match(path) or len(path) > 512:
+                raise m["path"].error(f"IAM path {path!r} must start and end with '/', e.g. /teams/")
+            settings = replace(settings, path=path)
+        if "max_session_duration" in m:
+            settings = replace(settings, max_session_duration=m["max_session_duration"].integer(MIN_SESSION, MAX_SESSION))
+        if "permissions_boundary" in m:
+            arn = m["permissions_boundary"].string()
+            if not arn.startswith("arn:aws") or ":policy/" not in arn:
+                raise m["permissions_boundary"].error(f"{arn!r} is not a managed policy ARN")
+            settings = replace(settings, permissions_boundary=arn)
+        if "session_name_condition" in m:
+            settings = replace(settings, session_name_condition=m["session_name_condition"].boolean())
+        if "trust_account_root" in m:
+            settings = replace(settings, trust_account_root=m["trust_account_root"].boolean())
+        if "mfa" in m:
+            mfa = m["mfa"].mapping({"required", "max_age_seconds"})
+            settings = replace(settings, mfa=Mfa(
+                required=mfa["required"].boolean() if "required" in mfa else False,
+                max_age_seconds=mfa["max_age_seconds"].integer(1, 129600) if "max_age_seconds" in mfa else 86400,
+            ))
+        if "trusted_principals" in m:
+            settings = replace(settings, trusted_principals=tuple(
+                _arn(n, ("role", "user", "root")) for n in m["trusted_principals"].items()))
+        if "external_id" in m:
+            external_id = m["external_id"].string()
+            if not 2 <= len(external_id) <= 1224:
+                raise m["external_id"].error("sts:ExternalId must be 2 to 1224 characters")
+            settings = replace(settings, external_id=external_id)
+        if "managed_policy_arns" in m:
+            arns = []
+            for n in m["managed_policy_arns"].items():
+                arn = n.string()
+                if ":policy/" not in arn:
+                    raise n.error(f"{arn!r} is not a managed policy ARN")
+                arns.append(arn)
+            settings = replace(settings, managed_policy_arns=tuple(arns))
+        if "tags" in m:
+            tags = []
+            for key, n in m["tags"].mapping().items():
+                tags.append((key, n.string()))
+            settings = replace(settings, tags=tuple(sorted(tags)))
+        if not settings.trust_account_root and not settings.trusted_principals:
+            raise node.error("trust_account_root is false and trusted_principals is empty: nobody could assume roles")
+        return settings
+
+    # environments.yaml ---------------------------------------------------------------------------------------------
+
+    def _accounts(self, node: Node) -> dict[str, tuple[str, Quotas, str | None, Node]]:
+        out: dict[str, tuple[str, Quotas, str | None, Node]] = {}
+        by_number: dict[str, str] = {}
+        for aid, anode in unique_ids(node, "account"):
+            m = anode.mapping({"id", "quotas", "home_environment"}, required=("id",))
+            number = m["id"].value
+            if isinstance(number, int) and not isinstance(number, bool):
+                raise m["id"].error("write the account id as a quoted string, e.g. id: \"111122223333\" "
+                                    "(as a number it loses leading zeros)")
+            number = m["id"].string()
+            if not names.ACCOUNT_ID_RE.match(number):
+                raise m["id"].error(f"{number!r} is not a 12-digit AWS account id")
+            if number in by_number:
+                raise m["id"].error(f"account {number} is also declared as {by_number[number]!r}")
+            by_number[number] = aid
+            quotas = Quotas()
+            if "quotas" in m:
+                q = m["quotas"].mapping({"roles_per_account", "groups_per_account", "role_trust_policy_chars"})
+                if "roles_per_account" in q:
+                    quotas = replace(quotas, roles_per_account=q["roles_per_account"].integer(1, MAX_ROLES_PER_ACCOUNT))
+                if "groups_per_account" in q:
+                    quotas = replace(quotas, groups_per_account=q["groups_per_account"].integer(1, MAX_GROUPS_PER_ACCOUNT))
+                if "role_trust_policy_chars" in q:
+                    quotas = replace(quotas, role_trust_policy_chars=q["role_trust_policy_chars"].integer(
+                        2048, MAX_TRUST_POLICY_CHARS))
+            home = m["home_environment"].string().lower() if "home_environment" in m else None
+            out[aid] = (number, quotas, home, anode)
+        if not out:
+            raise node.error("declare at least one account")
+        return out
+
+    def _clusters(self, node: Node, accounts: dict[str, Any]) -> dict[str, Cluster]:
+        out: dict[str, Cluster] = {}
+        eks_names: dict[tuple[str, str], str] = {}
+        for cid, cnode in unique_ids(node, "cluster"):
+            m = cnode.mapping({"name", "account", "node_roles", "keep_map_roles", "break_glass_role"},
+                              required=("name", "account"))
+            name = m["name"].string()
+            if not 1 <= len(name) <= 100 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
+                raise m["name"].error(f"EKS cluster name {name!r} must be 1-100 of [A-Za-z0-9_-]")
+            account = self._ref(m["account"], accounts, "account", "environments.yaml accounts")
+            if (account, name) in eks_names:
+                raise m["name"].error(f"cluster {name!r} in account {account!r} is also declared as {eks_names[(account, name)]!r}")
+            eks_names[(account, name)] = cid
+            node_roles: list[NodeRole] = []
+            seen_arns: dict[str, str] = {}
+            for i, rnode in enumerate(m["node_roles"].items() if "node_roles" in m else []):
+                r = rnode.mapping({"arn", "type"}, required=("arn",))
+                arn = _arn(r["arn"], ("role",))
+                key = names.strip_role_path(arn).lower()
+                if key in seen_arns:
+                    raise r["arn"].error(f"node role {arn!r} is listed twice (also {seen_arns[key]!r})")
+                seen_arns[key] = arn
+                kind = r["type"].string() if "type" in r else "ec2"
+                try:
+                    node_type = NodeType(kind)
+                except ValueError:
+                    raise r["type"].error(f"unknown node type {kind!r}; expected ec2, windows or fargate") from None
+                node_roles.append(NodeRole(arn=arn, type=node_type))
+            keep = tuple(_arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
+            break_glass = _arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
+            out[cid] = Cluster(id=cid, name=name, account=account, node_roles=tuple(node_roles),
+                               keep_map_roles=keep, break_glass_role_arn=break_glass)
+        return out
+
+    def _environments(self, node: Node, accounts: dict[str, Any], clusters: dict[str, Cluster]
+                      ) -> tuple[dict[str, Environment], dict[str, Node]]:
+        out: dict[str, Environment] = {}
+        nodes: dict[str, Node] = {}
+        for eid, enode in unique_ids(node, "environment"):
+            m = enode.mapping({"account", "cluster"}, required=("account", "cluster"))
+            account = self._ref(m["account"], accounts, "account", "environments.yaml accounts")
+            cluster = self._ref(m["cluster"], clusters, "cluster", "environments.yaml clusters")
+            if clusters[cluster].account != account:
+                raise m["cluster"].error(
+                    f"cluster {cluster!r} is in account {clusters[cluster].account!r}, not {account!r}")
+            out[eid] = Environment(id=eid, account=account, cluster=cluster)
+            nodes[eid] = enode
+        if not out:
+            raise node.error("declare at least one environment")
+        return out, nodes
+
+    def _home_environments(self, raw: dict[str, tuple[str, Quotas, str | None, Node]],
+                           environments: dict[str, Environment], accounts_node: Node) -> dict[str, Account]:
+        out: dict[str, Account] = {}
+        for aid, (number, quotas, home, anode) in raw.items():
+            in_account = [e.id for e in environments.values() if e.account == aid]
+            if home is None:
+                if not in_account:
+                    raise anode.error("no environment uses this account; remove it or add an environment")
+                home = in_account[0]
+            elif home not in in_account:
+                raise anode.child("home_environment", home).error(
+                    f"{home!r} is not an environment of this account (its environments: {', '.join(in_account) or 'none'})")
+            out[aid] = Account(id=aid, account_id=number, quotas=quotas, home_environment=home)
+        return out
+
+    # teams.yaml / projects.yaml ------------------------------------------------------------------------------------
+
+    def _teams(self, node: Node, role_settings: RoleSettings) -> dict[str, Team]:
+        out: dict[str, Team] = {}
+        for tid, tnode in unique_ids(node, "team"):
+            m = tnode.mapping({"members", "description"}, required=("members",))
+            if "description" in m:
+                m["description"].string()
+            members: list[str] = []
+            seen: dict[str, str] = {}
+            for mnode in m["members"].items():
+                user = mnode.string()
+                problem = names.iam_name_problem(user, names.USER_NAME_MAX, "IAM user name")
+                if problem:
+                    raise mnode.error(problem)
+                if role_settings.session_name_condition and len(user) < names.SESSION_NAME_MIN:
+                    raise mnode.error(
+                        f"IAM user name {user!r} is shorter than {names.SESSION_NAME_MIN} characters and can never be "
+                        "a role session name, so the session-name trust condition would lock it out; rename the user")
+                if user.lower() in seen:
+                    raise mnode.error(f"user {user!r} is listed twice (also {seen[user.lower()]!r}; IAM ignores case)")
+                seen[user.lower()] = user
+                members.append(user)
+            out[tid] = Team(id=tid, members=tuple(members))
+        return out
+
+    def _projects(self, node: Node, teams: dict[str, Team], environments: dict[str, Environment]) -> dict[str, Project]:
+        out: dict[str, Project] = {}
+        for pid, pnode in unique_ids(node, "project"):
+            m = pnode.mapping({"owner", "environments", "description"}, required=("owner", "environments"))
+            if "description" in m:
+                m["description"].string()
+            owner = self._ref(m["owner"], teams, "team", "teams.yaml")
+            envs: list[str] = []
+            for enode in m["environments"].items():
+                env = self._ref(enode, environments, "environment", "environments.yaml")
+                if env in envs:
+                    raise enode.error(f"environment {env!r} is listed twice")
+                envs.append(env)
+            out[pid] = Project(id=pid, owner=owner, environments=tuple(envs))
+        return out
+
+    # access.yaml ---------------------------------------------------------------------------------------------------
+
+    def _rules(self, node: Node, allow_escalation: bool, cluster_scope: bool) -> tuple[PolicyRule, ...]:
+        rules: list[PolicyRule] = []
+        for rnode in node.items():
+            m = rnode.mapping({"api_groups", "resources", "verbs"}, required=("api_groups", "resources", "verbs"))
+            groups = []
+            for g in m["api_groups"].items():
+                if not isinstance(g.value, str):
+                    raise g.error("API group must be a string (\"\" is the core group)")
+                groups.append(g.value)
+            resources = [n.string() for n in m["resources"].strings()]
+            verbs = [n.string() for n in m["verbs"].strings()]
+            for i, verb in enumerate(verbs):
+                if verb not in KNOWN_VERBS:
+                    raise m["verbs"].child(i, verb).error(f"unknown verb {verb!r}; expected one of {', '.join(sorted(KNOWN_VERBS))}")
+            for i, resource in enumerate(resources):
+                rn = m["resources"].child(i, resource)
+                for group in groups:
+                    known = KNOWN_RESOURCES.get(group)
+                    if resource == "*" or group == "*":
+                        continue
+                    if known is not None and resource not in known:
+                        hint = f" (did you mean {resource + 's'!r}?)" if resource + "s" in known else ""
+                        raise rn.error(f"{resource!r} is not a resource of API group {group or 'core'!r}{hint}; "
+                                       "RBAC uses plural resource names and would grant nothing")
+                    if known is None and not names.RFC1123_LABEL_RE.match(resource.split("/")[0]):
+                        raise rn.error(f"{resource!r} is not a valid resource name")
+                    if not cluster_scope and (group, resource) in CLUSTER_SCOPED:
+                        raise rn.error(f"{resource!r} is cluster-scoped; a namespaced Role cannot grant it")
+            rule = PolicyRule(tuple(groups), tuple(sorted(resources)), tuple(sorted(verbs)))
+            danger = dangerous_grants((rule,))
+            if danger and not allow_escalation:
+                raise rnode.error(f"grants {', '.join(danger)}, an escalation path; "
+                                  "set allow_escalation: true on the level if that is really intended")
+            rules.append(rule)
+        if not rules:
+            raise node.error("a level needs at least one rule")
+        return tuple(rules)
+
+    def _custom_levels(self, node: Node) -> dict[str, AccessLevel]:
+        out: dict[str, AccessLevel] = {}
+        for lid, lnode in unique_ids(node, "level"):
+            if lid in BUILTIN_LEVELS:
+                raise lnode.error(f"{lid!r} is a built-in level (view, operate, deploy, admin); pick another id")
+            m = lnode.mapping({"rules", "allow_escalation", "description"}, required=("rules",))
+            allow = m["allow_escalation"].boolean() if "allow_escalation" in m else False
+            out[lid] = AccessLevel(lid, self._rules(m["rules"], allow, cluster_scope=False), builtin=False)
+        return out
+
+    def _grants(self, node: Node, teams: dict[str, Team], projects: dict[str, Project],
+                levels: dict[str, AccessLevel]) -> tuple[Grant, ...]:
+        grants: list[Grant] = []
+        for key, tnode in node.mapping().items():
+            team = self._ref(tnode, teams, "team", "teams.yaml", key=key)
+            for pkey, pnode in tnode.mapping().items():
+                project = self._ref(pnode, projects, "project", "projects.yaml", key=pkey)
+                for ekey, enode in pnode.mapping().items():
+                    env = ekey.lower()
+                    if env not in projects[project].environments:
+                        raise enode.error(f"project {project!r} does not run in environment {ekey!r} "
+                                          f"(its environments: {', '.join(projects[project].environments)})")
+                    level = enode.string().lower()
+                    if level not in levels:
+                        raise enode.error(f"unknown access level {level!r}; expected one of {', '.join(sorted(levels))}")
+                    grants.append(Grant(team=team, project=project, environment=env, level=level))
+        return tuple(sorted(grants, key=lambda g: (g.environment, g.project, g.level, g.team)))
+
+    def _cluster_admins(self, node: Node, teams: dict[str, Team]) -> tuple[tuple[str, ...], str | None]:
+        m = node.mapping({"teams", "break_glass_role"})
+        admin_teams = tuple(sorted({self._ref(n, teams, "team", "teams.yaml") for n in m["teams"].items()})) \
+            if "teams" in m else ()
+        break_glass = _arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
+        return admin_teams, break_glass
+
+    def _monitoring(self, node: Node) -> Monitoring:
+        m = node.mapping({"trusted_roles", "trusted_services", "extra_rules"})
+        roles = tuple(_arn(n, ("role",)) for n in m["trusted_roles"].items()) if "trusted_roles" in m else ()
+        services: list[str] = []
+        for n in m["trusted_services"].items() if "trusted_services" in m else []:
+            service = n.string()
+            if "*" in service or not service.endswith(".amazonaws.com"):
+                raise n.error(f"{service!r} is not an AWS service principal like pods.eks.amazonaws.com")
+            services.append(service)
+        if not roles and not services:
+            raise node.error("monitoring needs trusted_roles or trusted_services (who runs the monitoring system)")
+        extra: tuple[PolicyRule, ...] = ()
+        if "extra_rules" in m:
+            extra = self._rules(m["extra_rules"], allow_escalation=False, cluster_scope=True)
+            for i, rule in enumerate(extra):
+                bad = sorted(set(rule.resources) & MONITORING_FORBIDDEN)
+                if bad:
+                    raise m["extra_rules"].child(i, None).error(
+                        f"monitoring is read-only and may not have {', '.join(bad)}")
+                writes = sorted(set(rule.verbs) - {"get", "list", "watch"})
+                if writes:
+                    raise m["extra_rules"].child(i, None).error(
+                        f"monitoring is read-only; verbs {', '.join(writes)} are not allowed")
+        return Monitoring(trusted_roles=roles, trusted_services=tuple(sorted(services)), extra_rules=extra)
+
+    def _ci(self, node: Node, projects: dict[str, Project]) -> dict[str, CiDeployer]:
+        out: dict[str, CiDeployer] = {}
+        for cid, cnode in unique_ids(node, "CI deployer"):
+            m = cnode.mapping({"trusted_role", "github", "deploys", "service_accounts", "cluster_role_binding"},
+                              required=("deploys",))
+            if "cluster_role_binding" in m:
+                raise m["cluster_role_binding"].error(
+                    "CI deployers are bound per namespace only; a ClusterRoleBinding would reach every namespace")
+            trusted = _arn(m["trusted_role"], ("role",)) if "trusted_role" in m else None
+            github = None
+            if "github" in m:
+                g = m["github"].mapping({"repository", "branch", "environment", "provider_arn"}, required=("repository",))
+                repo = g["repository"].string()
+                if repo.count("/") != 1 or "*" in repo or " " in repo:
+                    raise g["repository"].error(f"{repo!r} must be owner/name, without wildcards")
+                branch = g["branch"].string() if "branch" in g else None
+                environment = g["environment"].string() if "environment" in g else None
+                if branch and "*" in branch:
+                    raise g["branch"].error("wildcards in the branch would let any matching branch deploy; name one")
+                if not branch and not environment:
+                    raise m["github"].error("restrict the token's sub with branch or environment "
+                                            "(otherwise any workflow of the repository could deploy)")
+                provider = None
+                if "provider_arn" in g:
+                    provider = g["provider_arn"].string()
+                    if ":oidc-provider/" not in provider:
+                        raise g["provider_arn"].error(f"{provider!r} is not an IAM OIDC provider ARN")
+                github = GithubOidc(repository=repo, branch=branch, environment=environment, provider_arn=provider)
+            if (trusted is None) == (github is None):
+                raise cnode.error("set exactly one of trusted_role (a build-agent role) or github (OIDC)")
+            deploys: list[tuple[str, str]] = []
+            for pkey, pnode in m["deploys"].mapping().items():
+                project = self._ref(pnode, projects, "project", "projects.yaml", key=pkey)
+                for enode in pnode.items():
+                    env = enode.string().lower()
+                    if env not in projects[project].environments:
+                        raise enode.error(f"project {project!r} does not run in environment {env!r}")
+                    deploys.append((project, env))
+            service_accounts = m["service_accounts"].boolean() if "service_accounts" in m else False
+            out[cid] = CiDeployer(id=cid, trusted_role_arn=trusted, github=github, deploys=tuple(sorted(set(deploys))),
+                                  service_accounts=service_accounts)
+        return out
+
+    def _map_users(self, node: Node, clusters: dict[str, Cluster]) -> dict[str, tuple[MapUser, ...]]:
+        out: dict[str, tuple[MapUser, ...]] = {}
+        for key, cnode in node.mapping().items():
+            cluster = self._ref(cnode, clusters, "cluster", "environments.yaml clusters", key=key)
+            entries = []
+            for unode in cnode.items():
+                u = unode.mapping({"userarn", "username", "groups"}, required=("userarn", "username", "groups"))
+                arn = _arn(u["userarn"], ("user",))
+                username = u["username"].string()
+                groups = tuple(n.string() for n in u["groups"].strings())
+                for i, group in enumerate(groups):
+                    problem = names.human_group_problem(group)
+                    if problem:
+                        raise u["groups"].child(i, group).error(problem)
+                entries.append(MapUser(user_arn=arn, username=username, groups=groups))
+            out[cluster] = tuple(sorted(entries, key=lambda e: e.user_arn.lower()))
+        return out
+
+    # cross-object checks -------------------------------------------------------------------------------------------
+
+    def _ref(self, node: Node, table: dict[str, Any], what: str, where: str, key: str | None = None) -> str:
+        raw = key if key is not None else node.string()
+        ref = raw.lower()
+        if ref not in table:
+            known = ", ".join(sorted(table)) or "none"
+            raise node.error(f"unknown {what} {raw!r}; declare it in {where} (known: {known})")
+        return ref
+
+    def _check_derived_names(self, org: Organisation, access: dict[str, Node], env_nodes: dict[str, Node]) -> None:
+        """Names the planner will derive: valid for IAM, Kubernetes and EKS, and unique ignoring case."""
+        naming = org.naming
+        grants_node = access["grants"]
+        role_names: dict[tuple[str, str], tuple[str, str]] = {}  # (account, lower name) -> (name, what)
+        namespaces: dict[str, tuple[str, str]] = {}
+
+        def claim_role(account: str, name: str, what: str, node: Node) -> None:
+            problem = names.iam_name_problem(name, names.ROLE_NAME_MAX, "role name")
+            if problem:
+                raise node.error(f"{problem}; shorten the ids or the naming.role template")
+            key = (account, name.lower())
+            if key in role_names and role_names[key][1] != what:
+                raise node.error(f"role name {name!r} ({what}) collides with {role_names[key][0]!r} "
+                                 f"({role_names[key][1]}); IAM names are unique ignoring case")
+            role_names[key] = (name, what)
+
+        for project in org.projects.values():
+            for env in project.environments:
+                ns = names.namespace(naming, project.id, env)
+                pnode = Node(org.files["projects.yaml"], f"projects.{project.id}.environments", None)
+                problem = names.namespace_problem(ns)
+                if problem:
+                    raise pnode.error(problem)
+                if ns in namespaces:
+                    raise pnode.error(f"namespace {ns!r} of {project.id}/{env} collides with {namespaces[ns][1]}")
+                namespaces[ns] = (ns, f"{project.id}/{env}")
+                for value in (project.id, env, project.owner):
+                    problem = names.label_value_problem(value)
+                    if problem:
+                        raise pnode.error(problem)
+
+        for grant in org.grants:
+            gnode = grants_node.child(grant.team, None).child(grant.project, None).child(grant.environment, grant.level)
+            name = names.role_name(naming, grant.project, grant.environment, grant.level)
+            account = org.environments[grant.environment].account
+            claim_role(account, name, f"{grant.project}/{grant.environment}/{grant.level}", gnode)
+            kgroup = names.kubernetes_group(naming, grant.project, grant.environment, grant.level)
+            username = names.kubernetes_username(naming, grant.project, grant.environment, grant.level)
+            for value, what in ((kgroup, "Kubernetes group"), (username, "Kubernetes username")):
+                problem = names.human_group_problem(value) or names.access_entry_name_problem(value, what)
+                if problem:
+                    raise gnode.error(f"{problem}; fix naming in settings.yaml")
+
+        for env in org.environments.values():
+            enode = env_nodes[env.id]
+            fields = {"env": env.id}
+            if org.admin_teams:
+                claim_role(env.account, names.fill(naming.admin_role, **fields), f"{env.id} cluster admins", enode)
+            if org.monitoring is not None:
+                claim_role(env.account, names.fill(naming.monitoring_role, **fields), f"{env.id} monitoring", enode)
+            for ci in org.ci.values():
+                if any(e == env.id for _, e in ci.deploys):
+                    cnode = access["ci"].child(ci.id, None)
+                    claim_role(env.account, names.fill(naming.ci_role, ci=ci.id, env=env.id), f"CI {ci.id} in {env.id}", cnode)
+                    group = names.fill(naming.ci_group, ci=ci.id)
+                    problem = names.human_group_problem(group) or names.access_entry_name_problem(group, "Kubernetes group")
+                    if problem:
+                        raise cnode.error(problem)
+        for value, what in ((naming.admin_group, "admin_group"), (naming.monitoring_group, "monitoring_group")):
+            problem = names.human_group_problem(value) or names.access_entry_name_problem(value, "Kubernetes group")
+            if problem:
+                raise Node(org.files["settings.yaml"], f"naming.{what}", value).error(problem)
+
+        group_names: dict[tuple[str, str], str] = {}
+        for team in org.teams.values():
+            name = names.iam_group_name(naming, team.id)
+            problem = names.iam_name_problem(name, names.GROUP_NAME_MAX, "IAM group name")
+            tnode = Node(org.files["teams.yaml"], f"teams.{team.id}", None)
+            if problem:
+                raise tnode.error(problem)
+            for account in org.accounts:
+                key = (account, name.lower())
+                if key in group_names:
+                    raise tnode.error(f"IAM group name {name!r} collides with team {group_names[key]!r}")
+                group_names[key] = team.id
+
+
+def load(config_dir: Path | str, label: str | None = None) -> Organisation:
+    """Load and validate the organisation in ``config_dir``; raises ConfigError."""
+    path = Path(config_dir)
+    return Loader(path, label if label is not None else str(config_dir).rstrip("/")).load()

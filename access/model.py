@@ -1,0 +1,215 @@
+"""The validated organisation: frozen, fully resolved, keyed by normalised ids.
+
+Built only by :mod:`access.config`; everything downstream may assume every reference resolves
+and every derived name is valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class AuthMode(str, Enum):
+    """EKS cluster authentication modes; changes are one-way in this order."""
+
+    CONFIG_MAP = "config_map"
+    API_AND_CONFIG_MAP = "api_and_config_map"
+    API = "api"
+
+    @property
+    def writes_config_map(self) -> bool:
+        return self is not AuthMode.API
+
+    @property
+    def writes_access_entries(self) -> bool:
+        return self is not AuthMode.CONFIG_MAP
+
+
+class NodeType(str, Enum):
+    EC2 = "ec2"
+    WINDOWS = "windows"
+    FARGATE = "fargate"
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """IAM quotas of one account. Defaults are AWS's; raised ones are declared in config."""
+
+    roles_per_account: int = 1000
+    groups_per_account: int = 300
+    role_trust_policy_chars: int = 2048
+
+
+# Hard IAM limits (not adjustable) and the ceilings adjustable quotas can be raised to.
+GROUPS_PER_USER = 10
+GROUP_INLINE_POLICY_CHARS = 5120
+MANAGED_POLICY_CHARS = 6144
+MAX_ROLES_PER_ACCOUNT = 5000
+MAX_GROUPS_PER_ACCOUNT = 500
+MAX_TRUST_POLICY_CHARS = 4096
+ACCESS_ENTRIES_PER_CLUSTER = 3000
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str  # config id, e.g. "main"
+    account_id: str  # 12 digits
+    quotas: Quotas
+    home_environment: str  # the environment whose stack owns account-wide IAM (groups, memberships)
+
+
+@dataclass(frozen=True)
+class NodeRole:
+    arn: str
+    type: NodeType
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: str
+    name: str  # EKS cluster name
+    account: str
+    node_roles: tuple[NodeRole, ...]
+    keep_map_roles: tuple[str, ...]  # live aws-auth role ARNs to carry over untouched
+    break_glass_role_arn: str | None
+
+
+@dataclass(frozen=True)
+class Environment:
+    id: str
+    account: str
+    cluster: str
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    members: tuple[str, ...]  # IAM user names, as written (IAM names keep their case)
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    owner: str  # team id
+    environments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One Kubernetes RBAC rule."""
+
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccessLevel:
+    id: str
+    rules: tuple[PolicyRule, ...]
+    builtin: bool = True
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Team -> project -> environment -> access level."""
+
+    team: str
+    project: str
+    environment: str
+    level: str
+
+
+@dataclass(frozen=True)
+class Mfa:
+    required: bool = False
+    max_age_seconds: int = 86400
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    path: str = "/"
+    max_session_duration: int = 3600
+    permissions_boundary: str | None = None
+    session_name_condition: bool = True
+    mfa: Mfa = Mfa()
+    trust_account_root: bool = True
+    trusted_principals: tuple[str, ...] = ()
+    external_id: str | None = None
+    managed_policy_arns: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Name templates. Fields: {project} {env} {team} {level} {ci}; ``{{SessionName}}`` passes through."""
+
+    role: str = "{project}-{env}-humans"
+    kubernetes_group: str = "{project}:{env}"
+    username: str = "{project}:{env}:{{SessionName}}"
+    namespace: str = "{project}-{env}"
+    iam_group: str = "eks-access-{team}"
+    group_path: str = "/"
+    admin_role: str = "{env}-cluster-admins"
+    admin_group: str = "eks-access:cluster-admins"
+    admin_username: str = "cluster-admin:{{SessionName}}"
+    monitoring_role: str = "{env}-monitoring"
+    monitoring_group: str = "eks-access:monitoring"
+    monitoring_username: str = "monitoring:{{SessionName}}"
+    ci_role: str = "{ci}-{env}-deployer"
+    ci_group: str = "ci:{ci}"
+    ci_username: str = "ci:{ci}:{{SessionName}}"
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    trusted_roles: tuple[str, ...]
+    trusted_services: tuple[str, ...]
+    extra_rules: tuple[PolicyRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class GithubOidc:
+    repository: str  # owner/name
+    branch: str | None
+    environment: str | None  # GitHub deployment environment
+    provider_arn: str | None  # default: the account's token.actions.githubusercontent.com provider
+
+
+@dataclass(frozen=True)
+class CiDeployer:
+    id: str
+    trusted_role_arn: str | None
+    github: GithubOidc | None
+    deploys: tuple[tuple[str, str], ...]  # (project, environment)
+    service_accounts: bool
+
+
+@dataclass(frozen=True)
+class MapUser:
+    """A discouraged aws-auth mapUsers entry (kept for the seeds' setups that still need it)."""
+
+    user_arn: str
+    username: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Organisation:
+    accounts: dict[str, Account]
+    clusters: dict[str, Cluster]
+    environments: dict[str, Environment]
+    teams: dict[str, Team]
+    projects: dict[str, Project]
+    levels: dict[str, AccessLevel]
+    grants: tuple[Grant, ...]
+    admin_teams: tuple[str, ...]
+    monitoring: Monitoring | None
+    ci: dict[str, CiDeployer]
+    map_users: dict[str, tuple[MapUser, ...]]  # by cluster id
+    naming: Naming
+    roles: RoleSettings
+    create_users: bool
+    # where each piece came from, for error messages raised after loading (e.g. quotas)
+    files: dict[str, str] = field(default_factory=dict, compare=False)
