@@ -1,0 +1,185 @@
+"""The Pulumi shell: components that turn an :class:`EnvironmentPlan` into resources.
+
+No decisions are made here. Resources exist because the plan lists them; ``apply`` only fills in
+properties (an ARN into a policy, the live aws-auth merged into the new one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from access import awsauth, iam
+from access.plan import EnvironmentPlan
+from access.rbac import manifest_id
+
+PATCH_FORCE = "pulumi.com/patchForce"
+
+
+class EnvironmentIam(pulumi.ComponentResource):
+    """IAM of one environment: its roles and the group policies that let teams assume them; in the
+    account's home environment also the teams' groups and the users' memberships."""
+
+    def __init__(self, name: str, plan: EnvironmentPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-access:iam:EnvironmentIam", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.roles: dict[str, aws.iam.Role] = {}
+        for role in plan.roles:
+            self.roles[role.key] = aws.iam.Role(
+                f"{name}-{role.name}",
+                name=role.name,
+                path=role.path,
+                assume_role_policy=iam.policy_json(role.trust_policy),
+                max_session_duration=role.max_session_duration,
+                permissions_boundary=role.permissions_boundary,
+                description=f"eks-access {role.kind} role ({role.key}) for environment {plan.environment}",
+                tags=role.tags,
+                opts=child,
+            )
+            for policy_arn in role.managed_policy_arns:
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{role.name}-{policy_arn.rsplit('/', 1)[-1]}",
+                    role=self.roles[role.key].name, policy_arn=policy_arn, opts=child,
+                )
+
+        self.groups: dict[str, aws.iam.Group] = {
+            group.team: aws.iam.Group(f"{name}-{group.name}", name=group.name, path=group.path, opts=child)
+            for group in plan.groups
+        }
+        users = {
+            user: aws.iam.User(f"{name}-user-{user}", name=user, tags={"managed-by": "eks-access"}, opts=child)
+            for user in plan.users_to_create
+        }
+        for policy in plan.group_policies:
+            arns = [self.roles[key].arn for key in policy.role_keys]
+            group = self.groups[policy.team].name if policy.team in self.groups else policy.group_name
+            aws.iam.GroupPolicy(
+                f"{name}-{policy.group_name}-{policy.policy_name}",
+                group=group,
+                name=policy.policy_name,
+                policy=pulumi.Output.all(*arns).apply(lambda resolved: iam.policy_json(iam.assume_roles_policy(resolved))),
+                opts=child,
+            )
+        for membership in plan.memberships:
+            # UserGroupMembership, not GroupMembership: the latter is exclusive and removes hand-added users.
+            aws.iam.UserGroupMembership(
+                f"{name}-membership-{membership.user}",
+                user=users[membership.user].name if membership.user in users else membership.user,
+                groups=[self.groups[g].name for g in _teams_of(plan, membership.groups)],
+                opts=child,
+            )
+        self.register_outputs({"roleArns": {key: role.arn for key, role in self.roles.items()}})
+
+
+def _teams_of(plan: EnvironmentPlan, group_names: tuple[str, ...]) -> list[str]:
+    by_name = {g.name: g.team for g in plan.groups}
+    return [by_name[n] for n in group_names]
+
+
+K8S_CLASSES: dict[str, Any] = {
+    "Namespace": k8s.core.v1.Namespace,
+    "ServiceAccount": k8s.core.v1.ServiceAccount,
+    "Role": k8s.rbac.v1.Role,
+    "RoleBinding": k8s.rbac.v1.RoleBinding,
+    "ClusterRole": k8s.rbac.v1.ClusterRole,
+    "ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
+}
+_MANIFEST_ARGS = {"rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
+                  "automountServiceAccountToken": "automount_service_account_token"}
+
+
+class ClusterAccess(pulumi.ComponentResource):
+    """Everything inside one cluster for one environment: aws-auth or access entries, and RBAC."""
+
+    def __init__(self, name: str, plan: EnvironmentPlan, roles: dict[str, aws.iam.Role],
+                 provider: k8s.Provider | None, owner: str, read_live_aws_auth: bool,
+                 manage_aws_auth: bool = True, manage_access_entries: bool = True,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-access:cluster:ClusterAccess", name, None, opts)
+        self.map_roles: pulumi.Output[str] | None = None
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        if plan.auth_mode.writes_config_map and manage_aws_auth:
+            self.map_roles = self._aws_auth(name, plan, list(roles.values()), owner, read_live_aws_auth, k8s_opts)
+
+        self.access_entries: dict[str, aws.eks.AccessEntry] = {}
+        for entry in plan.access_entries if manage_access_entries else []:
+            principal = roles[entry.role_key].arn if entry.role_key else entry.principal_arn
+            resource = aws.eks.AccessEntry(
+                f"{name}-entry-{entry.key.replace('/', '-')}",
+                cluster_name=plan.cluster_name, principal_arn=principal, type=entry.type,
+                user_name=entry.username, kubernetes_groups=list(entry.kubernetes_groups) or None,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.access_entries[entry.key] = resource
+            for policy in entry.policies:
+                scope: dict[str, Any] = {"type": policy.scope}
+                if policy.namespaces:
+                    scope["namespaces"] = list(policy.namespaces)
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-entry-{entry.key.replace('/', '-')}-{policy.policy_arn.rsplit('/', 1)[-1]}",
+                    cluster_name=plan.cluster_name, principal_arn=resource.principal_arn,
+                    policy_arn=policy.policy_arn, access_scope=scope,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[resource]),
+                )
+
+        namespaces: dict[str, k8s.core.v1.Namespace] = {}
+        for manifest in plan.manifests:
+            kind = manifest["kind"]
+            meta = manifest["metadata"]
+            depends = [namespaces[meta["namespace"]]] if meta.get("namespace") in namespaces else []
+            args = {arg: manifest[key] for key, arg in _MANIFEST_ARGS.items() if key in manifest}
+            resource = K8S_CLASSES[kind](
+                f"{name}-{manifest_id(manifest).lower()}",
+                metadata=meta,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, depends_on=depends,
+                    # roleRef is immutable in Kubernetes: a change must be planned as a replacement.
+                    replace_on_changes=["roleRef"] if kind in ("RoleBinding", "ClusterRoleBinding") else None,
+                    delete_before_replace=kind in ("RoleBinding", "ClusterRoleBinding"),
+                ),
+                **args,
+            )
+            if kind == "Namespace":
+                namespaces[meta["name"]] = resource
+        self.register_outputs({"mapRoles": self.map_roles})
+
+    def _aws_auth(self, name: str, plan: EnvironmentPlan, roles: list[aws.iam.Role], owner: str,
+                  read_live: bool, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        manage_users = bool(plan.map_users)
+        if read_live:
+            live = k8s.core.v1.ConfigMap.get(f"{name}-aws-auth-live", f"{awsauth.NAMESPACE}/{awsauth.NAME}", opts=opts)
+            merged = pulumi.Output.all(live.data, live.metadata).apply(
+                lambda args: _merge(plan, args[0], (args[1] or {}).get("annotations"), owner, manage_users))
+        else:
+            merged = pulumi.Output.from_input(_merge(plan, None, None, owner, manage_users))
+        data: dict[str, Any] = {"mapRoles": merged.apply(lambda m: m.map_roles)}
+        if manage_users:
+            data["mapUsers"] = merged.apply(lambda m: m.map_users)
+        k8s.core.v1.ConfigMapPatch(
+            f"{name}-aws-auth",
+            metadata={
+                "name": awsauth.NAME,
+                "namespace": awsauth.NAMESPACE,
+                # Server-side apply takes over only the fields we set; force, because EKS created the map.
+                "annotations": merged.apply(lambda m: {**m.annotations, PATCH_FORCE: "true"}),
+            },
+            data=data,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                # Never delete aws-auth: removing mapRoles cuts every node and person off the cluster.
+                retain_on_delete=True, depends_on=roles,
+            )),
+        )
+        return merged.apply(lambda m: m.map_roles)
+
+
+def _merge(plan: EnvironmentPlan, live_data: dict[str, str] | None, annotations: dict[str, str] | None,
+           owner: str, manage_users: bool) -> awsauth.MergedAwsAuth:
+    try:
+        return awsauth.merge(plan.map_roles, plan.map_users, live_data, annotations, owner, plan.keep_map_roles,
+                             manage_users)
+    except awsauth.AwsAuthError as refusal:
+        # RunError: the engine stops the preview with this one line instead of a stack trace.
+        raise pulumi.RunError(f"{plan.cluster_name}: {refusal}") from None

@@ -1,0 +1,167 @@
+"""Run the real program in-process under Pulumi's mock runtime: no CLI, no plugins, no credentials.
+
+Used by ``python -m access plan`` and by the tests. The mocks answer like AWS and the cluster would
+(computed ARNs, an EKS cluster description, the live aws-auth), and record every resource.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from access import stack_config
+
+FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
+FAKE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUtcGxhbgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    provider: str | None
+    read: bool  # a `.get()` of an existing resource, not something the stack creates
+
+
+@dataclass
+class Fixtures:
+    """What the cloud would answer. ``live_aws_auth`` is the ConfigMap's data and annotations, or None
+    for a cluster where the read should find the node roles EKS itself added."""
+
+    live_aws_auth: dict[str, Any] | None = None
+    stack_outputs: dict[str, Any] = field(default_factory=lambda: {
+        "endpoint": FAKE_ENDPOINT, "certificateAuthorityData": FAKE_CA})
+
+
+class AccessMocks(pulumi_mocks.Mocks):
+    def __init__(self, fixtures: Fixtures, default_live: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.fixtures = fixtures
+        self.default_live = default_live
+        self.resources: list[Registered] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider,
+                                         read=bool(args.resource_id) and args.typ.startswith("kubernetes:")))
+        state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return f"{args.name}-id", {"name": args.inputs.get("name"), "outputs": self.fixtures.stack_outputs,
+                                       "secretOutputNames": []}
+        if args.typ == "kubernetes:core/v1:ConfigMap" and args.resource_id:
+            live = self.fixtures.live_aws_auth
+            if live is None and self.default_live is not None:
+                live = self.default_live()
+            live = live or {}
+            return args.resource_id, {"apiVersion": "v1", "kind": "ConfigMap", "data": live.get("data", {}),
+                                      "metadata": {"name": "aws-auth", "namespace": "kube-system",
+                                                   "annotations": live.get("annotations", {})}}
+        if args.typ == "aws:iam/role:Role":
+            account = _account_of(state.get("assumeRolePolicy", ""))
+            state["arn"] = f"arn:aws:iam::{account}:role{state.get('path', '/')}{state['name']}"
+            state["uniqueId"] = "AROA" + format(abs(hash(state["name"])) % 10**16, "016d")
+        elif args.typ == "aws:iam/group:Group":
+            state["arn"] = f"arn:aws:iam::000000000000:group{state.get('path', '/')}{state['name']}"
+        elif args.typ == "aws:iam/user:User":
+            state["arn"] = f"arn:aws:iam::000000000000:user/{state['name']}"
+        elif args.typ == "eks:index:Cluster":
+            state["kubeconfig"] = {"clusters": [{"cluster": {"server": FAKE_ENDPOINT,
+                                                             "certificate-authority-data": FAKE_CA}}]}
+            state["kubeconfigJson"] = "{}"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:eks/getCluster:getCluster":
+            return {"name": args.args.get("name"), "endpoint": FAKE_ENDPOINT,
+                    "certificateAuthorities": [{"data": FAKE_CA}], "accessConfigs": []}, []
+        return {}, []
+
+
+def _account_of(trust_policy: str) -> str:
+    import re
+
+    match = re.search(r"arn:aws:iam::(\d{12}):", trust_policy)
+    return match.group(1) if match else "000000000000"
+
+
+@dataclass
+class OfflineRun:
+    outputs: dict[str, Any]
+    resources: list[Registered]
+    calls: list[tuple[str, dict[str, Any]]]
+
+    def created(self) -> list[Registered]:
+        return [r for r in self.resources if not r.read]
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.created() if r.type == typ]
+
+
+def run_program(project_dir: Path, stack: str, fixtures: Fixtures | None = None,
+                config_overrides: Mapping[str, Any] | None = None,
+                program: Callable[[], dict[str, Any]] | None = None) -> OfflineRun:
+    """Run the program of ``project_dir`` for ``stack`` under mocks and return what it declared.
+
+    Raises ConfigError for bad config (before any resource is declared) and pulumi.RunError for refusals
+    found while resolving values (e.g. an unknown live aws-auth entry).
+    """
+    config = stack_config.read_stack_file(project_dir, stack)
+    config.update(config_overrides or {})
+    config_dir = Path(str(config.get("access:configDir", "config")))
+    if not config_dir.is_absolute():
+        config["access:configDir"] = str(project_dir / config_dir)
+    fixtures = fixtures or Fixtures()
+    mocks = AccessMocks(fixtures, default_live=lambda: _eks_live_aws_auth(project_dir, stack, config))
+    pulumi_settings.reset_options(project="eks-access", stack=stack, preview=True)
+    pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
+    pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})
+    if program is None:
+        from access.program import main as program
+    result: dict[str, Any] = {}
+
+    def body() -> None:
+        outputs = program()
+        result["outputs"] = _sync_await(pulumi.Output.from_input(outputs).future())
+
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    cwd = os.getcwd()
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        os.chdir(cwd)
+    return OfflineRun(outputs=result.get("outputs", {}), resources=mocks.resources, calls=mocks.calls)
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def _eks_live_aws_auth(project_dir: Path, stack: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The aws-auth EKS itself keeps for a cluster: its node roles, nothing written by eks-access yet."""
+    from access import awsauth
+    from access.config import load
+    from access.plan import node_map_entry
+
+    org = load(Path(str(config["access:configDir"])), label=str(config.get("access:configDir")))
+    env = org.environments.get(str(config.get("access:environment", "")).lower())
+    if env is None:
+        return {}
+    nodes = [node_map_entry(n) for n in org.clusters[env.cluster].node_roles]
+    return {"data": {"mapRoles": awsauth.render(nodes)}, "annotations": {}}
