@@ -47,8 +47,14 @@ def _entry_dict(entry: MapEntry, arn_key: str) -> dict[str, object]:
 def render(entries: Iterable[MapEntry], arn_key: str = "rolearn") -> str:
     """Serialize entries for aws-auth and prove the authenticator reads back exactly these entries."""
     items = list(entries)
-    text = yaml.dump([_entry_dict(e, arn_key) for e in items], Dumper=_Dumper, default_flow_style=False,
-                     sort_keys=False, allow_unicode=False, width=1000)
+    text = yaml.dump(
+        [_entry_dict(e, arn_key) for e in items],
+        Dumper=_Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=False,
+        width=1000,
+    )
     parsed = parse(text, arn_key)
     expected = [(e.arn, e.username, tuple(e.groups)) for e in items]
     if parsed != expected:  # pragma: no cover - a serializer bug would be caught here, never shipped
@@ -63,8 +69,10 @@ def parse(text: str | None, arn_key: str = "rolearn") -> list[tuple[str, str, tu
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise AwsAuthError(f"live aws-auth {arn_key} entries are not valid YAML ({str(exc).splitlines()[0]}); "
-                           "EKS ignores the whole key in this state: fix it by hand before eks-access writes it") from None
+        raise AwsAuthError(
+            f"live aws-auth {arn_key} entries are not valid YAML ({str(exc).splitlines()[0]}); "
+            "EKS ignores the whole key in this state: fix it by hand before eks-access writes it"
+        ) from None
     if data is None:
         return []
     if not isinstance(data, list):
@@ -102,8 +110,10 @@ def merge(
     annotations = dict(live_annotations or {})
     current_owner = annotations.get(OWNER_ANNOTATION)
     if current_owner and current_owner != owner:
-        raise AwsAuthError(f"kube-system/aws-auth is owned by stack {current_owner!r}, not {owner!r}; one stack "
-                           "owns mapRoles per cluster (use access:authMode api for environments sharing a cluster)")
+        raise AwsAuthError(
+            f"kube-system/aws-auth is owned by stack {current_owner!r}, not {owner!r}; one stack "
+            "owns mapRoles per cluster (use access:authMode api for environments sharing a cluster)"
+        )
     previously = _managed_arns(annotations.get(MANAGED_ANNOTATION))
     data = dict(live_data or {})
     keep_set = {arn.lower() for arn in keep}
@@ -125,7 +135,8 @@ def merge(
             raise AwsAuthError(
                 f"live aws-auth {key} has entries eks-access did not write and config does not list: "
                 f"{', '.join(sorted(unknown))}; add them to clusters.<id>.node_roles or keep_map_roles in "
-                "config/environments.yaml (EKS adds node-group roles itself)")
+                "config/environments.yaml (EKS adds node-group roles itself)"
+            )
         return carried
 
     kept = carry_over(planned_roles, "rolearn", "mapRoles")
@@ -150,8 +161,10 @@ def _managed_arns(value: str | None) -> set[str]:
     try:
         arns = json.loads(value)
     except json.JSONDecodeError:
-        raise AwsAuthError(f"annotation {MANAGED_ANNOTATION} on kube-system/aws-auth is not a JSON list; "
-                           "remove it by hand so eks-access re-checks every entry") from None
+        raise AwsAuthError(
+            f"annotation {MANAGED_ANNOTATION} on kube-system/aws-auth is not a JSON list; "
+            "remove it by hand so eks-access re-checks every entry"
+        ) from None
     if not isinstance(arns, list):
         raise AwsAuthError(f"annotation {MANAGED_ANNOTATION} on kube-system/aws-auth is not a JSON list")
     return {str(a).lower() for a in arns}

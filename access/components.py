@@ -42,7 +42,9 @@ class EnvironmentIam(pulumi.ComponentResource):
             for policy_arn in role.managed_policy_arns:
                 aws.iam.RolePolicyAttachment(
                     f"{name}-{role.name}-{policy_arn.rsplit('/', 1)[-1]}",
-                    role=self.roles[role.key].name, policy_arn=policy_arn, opts=child,
+                    role=self.roles[role.key].name,
+                    policy_arn=policy_arn,
+                    opts=child,
                 )
 
         self.groups: dict[str, aws.iam.Group] = {
@@ -60,7 +62,9 @@ class EnvironmentIam(pulumi.ComponentResource):
                 f"{name}-{policy.group_name}-{policy.policy_name}",
                 group=group,
                 name=policy.policy_name,
-                policy=pulumi.Output.all(*arns).apply(lambda resolved: iam.policy_json(iam.assume_roles_policy(resolved))),
+                policy=pulumi.Output.all(*arns).apply(
+                    lambda resolved: iam.policy_json(iam.assume_roles_policy(resolved))
+                ),
                 opts=child,
             )
         for membership in plan.memberships:
@@ -87,17 +91,29 @@ K8S_CLASSES: dict[str, Any] = {
     "ClusterRole": k8s.rbac.v1.ClusterRole,
     "ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
 }
-_MANIFEST_ARGS = {"rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
-                  "automountServiceAccountToken": "automount_service_account_token"}
+_MANIFEST_ARGS = {
+    "rules": "rules",
+    "roleRef": "role_ref",
+    "subjects": "subjects",
+    "automountServiceAccountToken": "automount_service_account_token",
+}
 
 
 class ClusterAccess(pulumi.ComponentResource):
     """Everything inside one cluster for one environment: aws-auth or access entries, and RBAC."""
 
-    def __init__(self, name: str, plan: EnvironmentPlan, roles: dict[str, aws.iam.Role],
-                 provider: k8s.Provider | None, owner: str, read_live_aws_auth: bool,
-                 manage_aws_auth: bool = True, manage_access_entries: bool = True,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        plan: EnvironmentPlan,
+        roles: dict[str, aws.iam.Role],
+        provider: k8s.Provider | None,
+        owner: str,
+        read_live_aws_auth: bool,
+        manage_aws_auth: bool = True,
+        manage_access_entries: bool = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("eks-access:cluster:ClusterAccess", name, None, opts)
         self.map_roles: pulumi.Output[str] | None = None
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -109,19 +125,24 @@ class ClusterAccess(pulumi.ComponentResource):
             principal = roles[entry.role_key].arn if entry.role_key else entry.principal_arn
             resource = aws.eks.AccessEntry(
                 f"{name}-entry-{entry.key.replace('/', '-')}",
-                cluster_name=plan.cluster_name, principal_arn=principal, type=entry.type,
-                user_name=entry.username, kubernetes_groups=list(entry.kubernetes_groups) or None,
+                cluster_name=plan.cluster_name,
+                principal_arn=principal,
+                type=entry.type,
+                user_name=entry.username,
+                kubernetes_groups=list(entry.kubernetes_groups) or None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.access_entries[entry.key] = resource
             for policy in entry.policies:
-                scope: dict[str, Any] = {"type": policy.scope}
-                if policy.namespaces:
-                    scope["namespaces"] = list(policy.namespaces)
+                scope = aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                    type=policy.scope, namespaces=list(policy.namespaces) or None
+                )
                 aws.eks.AccessPolicyAssociation(
                     f"{name}-entry-{entry.key.replace('/', '-')}-{policy.policy_arn.rsplit('/', 1)[-1]}",
-                    cluster_name=plan.cluster_name, principal_arn=resource.principal_arn,
-                    policy_arn=policy.policy_arn, access_scope=scope,
+                    cluster_name=plan.cluster_name,
+                    principal_arn=resource.principal_arn,
+                    policy_arn=policy.policy_arn,
+                    access_scope=scope,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[resource]),
                 )
 
@@ -135,7 +156,9 @@ class ClusterAccess(pulumi.ComponentResource):
                 f"{name}-{manifest_id(manifest).lower()}",
                 metadata=meta,
                 opts=pulumi.ResourceOptions(
-                    parent=self, provider=provider, depends_on=depends,
+                    parent=self,
+                    provider=provider,
+                    depends_on=depends,
                     # roleRef is immutable in Kubernetes: a change must be planned as a replacement.
                     replace_on_changes=["roleRef"] if kind in ("RoleBinding", "ClusterRoleBinding") else None,
                     delete_before_replace=kind in ("RoleBinding", "ClusterRoleBinding"),
@@ -146,13 +169,21 @@ class ClusterAccess(pulumi.ComponentResource):
                 namespaces[meta["name"]] = resource
         self.register_outputs({"mapRoles": self.map_roles})
 
-    def _aws_auth(self, name: str, plan: EnvironmentPlan, roles: list[aws.iam.Role], owner: str,
-                  read_live: bool, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    def _aws_auth(
+        self,
+        name: str,
+        plan: EnvironmentPlan,
+        roles: list[aws.iam.Role],
+        owner: str,
+        read_live: bool,
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
         manage_users = bool(plan.map_users)
         if read_live:
             live = k8s.core.v1.ConfigMap.get(f"{name}-aws-auth-live", f"{awsauth.NAMESPACE}/{awsauth.NAME}", opts=opts)
             merged = pulumi.Output.all(live.data, live.metadata).apply(
-                lambda args: _merge(plan, args[0], (args[1] or {}).get("annotations"), owner, manage_users))
+                lambda args: _merge(plan, args[0], (args[1] or {}).get("annotations"), owner, manage_users)
+            )
         else:
             merged = pulumi.Output.from_input(_merge(plan, None, None, owner, manage_users))
         data: dict[str, Any] = {"mapRoles": merged.apply(lambda m: m.map_roles)}
@@ -167,19 +198,29 @@ class ClusterAccess(pulumi.ComponentResource):
                 "annotations": merged.apply(lambda m: {**m.annotations, PATCH_FORCE: "true"}),
             },
             data=data,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                # Never delete aws-auth: removing mapRoles cuts every node and person off the cluster.
-                retain_on_delete=True, depends_on=roles,
-            )),
+            opts=pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    # Never delete aws-auth: removing mapRoles cuts every node and person off the cluster.
+                    retain_on_delete=True,
+                    depends_on=roles,
+                ),
+            ),
         )
         return merged.apply(lambda m: m.map_roles)
 
 
-def _merge(plan: EnvironmentPlan, live_data: dict[str, str] | None, annotations: dict[str, str] | None,
-           owner: str, manage_users: bool) -> awsauth.MergedAwsAuth:
+def _merge(
+    plan: EnvironmentPlan,
+    live_data: dict[str, str] | None,
+    annotations: dict[str, str] | None,
+    owner: str,
+    manage_users: bool,
+) -> awsauth.MergedAwsAuth:
     try:
-        return awsauth.merge(plan.map_roles, plan.map_users, live_data, annotations, owner, plan.keep_map_roles,
-                             manage_users)
+        return awsauth.merge(
+            plan.map_roles, plan.map_users, live_data, annotations, owner, plan.keep_map_roles, manage_users
+        )
     except awsauth.AwsAuthError as refusal:
         # RunError: the engine stops the preview with this one line instead of a stack trace.
         raise pulumi.RunError(f"{plan.cluster_name}: {refusal}") from None

@@ -51,11 +51,21 @@ FILES = ("settings.yaml", "environments.yaml", "teams.yaml", "projects.yaml", "a
 OPTIONAL_FILES = frozenset({"settings.yaml"})
 _HUMAN_FIELDS = frozenset({"project", "env", "level"})
 TEMPLATE_FIELDS_BY_KEY: dict[str, frozenset[str]] = {
-    "role": _HUMAN_FIELDS, "kubernetes_group": _HUMAN_FIELDS, "username": _HUMAN_FIELDS,
-    "namespace": frozenset({"project", "env"}), "iam_group": frozenset({"team"}), "group_path": frozenset(),
-    "admin_role": frozenset({"env"}), "admin_group": frozenset(), "admin_username": frozenset(),
-    "monitoring_role": frozenset({"env"}), "monitoring_group": frozenset(), "monitoring_username": frozenset(),
-    "ci_role": frozenset({"ci", "env"}), "ci_group": frozenset({"ci"}), "ci_username": frozenset({"ci"}),
+    "role": _HUMAN_FIELDS,
+    "kubernetes_group": _HUMAN_FIELDS,
+    "username": _HUMAN_FIELDS,
+    "namespace": frozenset({"project", "env"}),
+    "iam_group": frozenset({"team"}),
+    "group_path": frozenset(),
+    "admin_role": frozenset({"env"}),
+    "admin_group": frozenset(),
+    "admin_username": frozenset(),
+    "monitoring_role": frozenset({"env"}),
+    "monitoring_group": frozenset(),
+    "monitoring_username": frozenset(),
+    "ci_role": frozenset({"ci", "env"}),
+    "ci_group": frozenset({"ci"}),
+    "ci_username": frozenset({"ci"}),
 }
 MIN_SESSION = 3600
 MAX_SESSION = 43200
@@ -87,9 +97,7 @@ class Node:
             if not isinstance(key, str):
                 raise self.error(f"key {key!r} must be a string")
             if allowed_set is not None and key not in allowed_set:
-                raise self.child(key, value).error(
-                    f"unknown key; expected one of: {', '.join(sorted(allowed_set))}"
-                )
+                raise self.child(key, value).error(f"unknown key; expected one of: {', '.join(sorted(allowed_set))}")
             out[key] = self.child(key, value)
         for key in required:
             if key not in out:
@@ -168,9 +176,9 @@ def _arn(node: Node, kinds: tuple[str, ...]) -> str:
     if "*" in arn or "?" in arn:
         raise node.error(f"wildcard principal {arn!r} is not allowed; name the exact role or user ARN")
     match = names.ARN_RE.match(arn)
-    if arn.endswith(":root") and "root" in kinds:
-        if names.ACCOUNT_ID_RE.match(arn.split(":")[4]):
-            return arn
+    parts = arn.split(":")
+    if "root" in kinds and len(parts) == 6 and parts[5] == "root" and names.ACCOUNT_ID_RE.match(parts[4]):
+        return arn
     if not match:
         raise node.error(f"{arn!r} is not an IAM ARN like arn:aws:iam::111122223333:role/name")
     kind = match.group(4)
@@ -207,15 +215,15 @@ class Loader:
             iam = settings["iam"].mapping({"create_users"})
             create_users = iam["create_users"].boolean() if "create_users" in iam else False
 
-        env_root = self.root("environments.yaml").mapping({"accounts", "clusters", "environments"},
-                                                          required=("accounts", "clusters", "environments"))
+        env_root = self.root("environments.yaml").mapping(
+            {"accounts", "clusters", "environments"}, required=("accounts", "clusters", "environments")
+        )
         accounts_raw = self._accounts(env_root["accounts"])
         clusters = self._clusters(env_root["clusters"], accounts_raw)
         environments, env_nodes = self._environments(env_root["environments"], accounts_raw, clusters)
         accounts = self._home_environments(accounts_raw, environments, env_root["accounts"])
 
-        teams = self._teams(self.root("teams.yaml").mapping({"teams"}, required=("teams",))["teams"],
-                                          role_settings)
+        teams = self._teams(self.root("teams.yaml").mapping({"teams"}, required=("teams",))["teams"], role_settings)
         projects = self._projects(
             self.root("projects.yaml").mapping({"projects"}, required=("projects",))["projects"], teams, environments
         )
@@ -231,16 +239,29 @@ class Loader:
         if "cluster_admins" in access:
             admin_teams, break_glass = self._cluster_admins(access["cluster_admins"], teams)
             if break_glass is not None:
-                clusters = {cid: replace(c, break_glass_role_arn=c.break_glass_role_arn or break_glass)
-                            for cid, c in clusters.items()}
+                clusters = {
+                    cid: replace(c, break_glass_role_arn=c.break_glass_role_arn or break_glass)
+                    for cid, c in clusters.items()
+                }
         monitoring = self._monitoring(access["monitoring"]) if "monitoring" in access else None
         ci = self._ci(access["ci"], projects) if "ci" in access else {}
         map_users = self._map_users(access["map_users"], clusters) if "map_users" in access else {}
 
         org = Organisation(
-            accounts=accounts, clusters=clusters, environments=environments, teams=teams, projects=projects,
-            levels=levels, grants=grants, admin_teams=admin_teams, monitoring=monitoring, ci=ci, map_users=map_users,
-            naming=naming, roles=role_settings, create_users=create_users,
+            accounts=accounts,
+            clusters=clusters,
+            environments=environments,
+            teams=teams,
+            projects=projects,
+            levels=levels,
+            grants=grants,
+            admin_teams=admin_teams,
+            monitoring=monitoring,
+            ci=ci,
+            map_users=map_users,
+            naming=naming,
+            roles=role_settings,
+            create_users=create_users,
             files={name: self.file_label(name) for name in FILES},
         )
         self._check_derived_names(org, access, env_nodes)
@@ -270,9 +291,13 @@ class Loader:
                 raise node.child(key, getattr(naming, key)).error(
                     "username template must contain {{SessionName}} so each person is told apart in audit logs"
                 )
-        if ("level" in names.template_fields(naming.role)) != ("level" in names.template_fields(naming.kubernetes_group)):
-            raise node.error("use {level} in both naming.role and naming.kubernetes_group or in neither: "
-                             "each role must map to a Kubernetes group of its own")
+        if ("level" in names.template_fields(naming.role)) != (
+            "level" in names.template_fields(naming.kubernetes_group)
+        ):
+            raise node.error(
+                "use {level} in both naming.role and naming.kubernetes_group or in neither: "
+                "each role must map to a Kubernetes group of its own"
+            )
         if not names.IAM_PATH_RE.match(naming.group_path):
             raise node.child("group_path", naming.group_path).error("IAM path must start and end with '/'")
         return naming
@@ -280,10 +305,20 @@ class Loader:
     def _role_settings(self, node: Node | None) -> RoleSettings:
         if node is None:
             return RoleSettings()
-        m = node.mapping({
-            "path", "max_session_duration", "permissions_boundary", "session_name_condition", "mfa",
-            "trust_account_root", "trusted_principals", "external_id", "managed_policy_arns", "tags",
-        })
+        m = node.mapping(
+            {
+                "path",
+                "max_session_duration",
+                "permissions_boundary",
+                "session_name_condition",
+                "mfa",
+                "trust_account_root",
+                "trusted_principals",
+                "external_id",
+                "managed_policy_arns",
+                "tags",
+            }
+        )
         settings = RoleSettings()
         if "path" in m:
             path = m["path"].string()
@@ -291,7 +326,9 @@ class Loader:
                 raise m["path"].error(f"IAM path {path!r} must start and end with '/', e.g. /teams/")
             settings = replace(settings, path=path)
         if "max_session_duration" in m:
-            settings = replace(settings, max_session_duration=m["max_session_duration"].integer(MIN_SESSION, MAX_SESSION))
+            settings = replace(
+                settings, max_session_duration=m["max_session_duration"].integer(MIN_SESSION, MAX_SESSION)
+            )
         if "permissions_boundary" in m:
             arn = m["permissions_boundary"].string()
             if not arn.startswith("arn:aws") or ":policy/" not in arn:
@@ -303,13 +340,18 @@ class Loader:
             settings = replace(settings, trust_account_root=m["trust_account_root"].boolean())
         if "mfa" in m:
             mfa = m["mfa"].mapping({"required", "max_age_seconds"})
-            settings = replace(settings, mfa=Mfa(
-                required=mfa["required"].boolean() if "required" in mfa else False,
-                max_age_seconds=mfa["max_age_seconds"].integer(1, 129600) if "max_age_seconds" in mfa else 86400,
-            ))
+            settings = replace(
+                settings,
+                mfa=Mfa(
+                    required=mfa["required"].boolean() if "required" in mfa else False,
+                    max_age_seconds=mfa["max_age_seconds"].integer(1, 129600) if "max_age_seconds" in mfa else 86400,
+                ),
+            )
         if "trusted_principals" in m:
-            settings = replace(settings, trusted_principals=tuple(
-                _arn(n, ("role", "user", "root")) for n in m["trusted_principals"].items()))
+            settings = replace(
+                settings,
+                trusted_principals=tuple(_arn(n, ("role", "user", "root")) for n in m["trusted_principals"].items()),
+            )
         if "external_id" in m:
             external_id = m["external_id"].string()
             if not 2 <= len(external_id) <= 1224:
@@ -341,8 +383,10 @@ class Loader:
             m = anode.mapping({"id", "quotas", "home_environment"}, required=("id",))
             number = m["id"].value
             if isinstance(number, int) and not isinstance(number, bool):
-                raise m["id"].error("write the account id as a quoted string, e.g. id: \"111122223333\" "
-                                    "(as a number it loses leading zeros)")
+                raise m["id"].error(
+                    'write the account id as a quoted string, e.g. id: "111122223333" '
+                    "(as a number it loses leading zeros)"
+                )
             number = m["id"].string()
             if not names.ACCOUNT_ID_RE.match(number):
                 raise m["id"].error(f"{number!r} is not a 12-digit AWS account id")
@@ -355,10 +399,14 @@ class Loader:
                 if "roles_per_account" in q:
                     quotas = replace(quotas, roles_per_account=q["roles_per_account"].integer(1, MAX_ROLES_PER_ACCOUNT))
                 if "groups_per_account" in q:
-                    quotas = replace(quotas, groups_per_account=q["groups_per_account"].integer(1, MAX_GROUPS_PER_ACCOUNT))
+                    quotas = replace(
+                        quotas, groups_per_account=q["groups_per_account"].integer(1, MAX_GROUPS_PER_ACCOUNT)
+                    )
                 if "role_trust_policy_chars" in q:
-                    quotas = replace(quotas, role_trust_policy_chars=q["role_trust_policy_chars"].integer(
-                        2048, MAX_TRUST_POLICY_CHARS))
+                    quotas = replace(
+                        quotas,
+                        role_trust_policy_chars=q["role_trust_policy_chars"].integer(2048, MAX_TRUST_POLICY_CHARS),
+                    )
             home = m["home_environment"].string().lower() if "home_environment" in m else None
             out[aid] = (number, quotas, home, anode)
         if not out:
@@ -369,18 +417,21 @@ class Loader:
         out: dict[str, Cluster] = {}
         eks_names: dict[tuple[str, str], str] = {}
         for cid, cnode in unique_ids(node, "cluster"):
-            m = cnode.mapping({"name", "account", "node_roles", "keep_map_roles", "break_glass_role"},
-                              required=("name", "account"))
+            m = cnode.mapping(
+                {"name", "account", "node_roles", "keep_map_roles", "break_glass_role"}, required=("name", "account")
+            )
             name = m["name"].string()
             if not 1 <= len(name) <= 100 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
                 raise m["name"].error(f"EKS cluster name {name!r} must be 1-100 of [A-Za-z0-9_-]")
             account = self._ref(m["account"], accounts, "account", "environments.yaml accounts")
             if (account, name) in eks_names:
-                raise m["name"].error(f"cluster {name!r} in account {account!r} is also declared as {eks_names[(account, name)]!r}")
+                raise m["name"].error(
+                    f"cluster {name!r} in account {account!r} is also declared as {eks_names[(account, name)]!r}"
+                )
             eks_names[(account, name)] = cid
             node_roles: list[NodeRole] = []
             seen_arns: dict[str, str] = {}
-            for i, rnode in enumerate(m["node_roles"].items() if "node_roles" in m else []):
+            for rnode in m["node_roles"].items() if "node_roles" in m else []:
                 r = rnode.mapping({"arn", "type"}, required=("arn",))
                 arn = _arn(r["arn"], ("role",))
                 key = names.strip_role_path(arn).lower()
@@ -395,12 +446,19 @@ class Loader:
                 node_roles.append(NodeRole(arn=arn, type=node_type))
             keep = tuple(_arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
             break_glass = _arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
-            out[cid] = Cluster(id=cid, name=name, account=account, node_roles=tuple(node_roles),
-                               keep_map_roles=keep, break_glass_role_arn=break_glass)
+            out[cid] = Cluster(
+                id=cid,
+                name=name,
+                account=account,
+                node_roles=tuple(node_roles),
+                keep_map_roles=keep,
+                break_glass_role_arn=break_glass,
+            )
         return out
 
-    def _environments(self, node: Node, accounts: dict[str, Any], clusters: dict[str, Cluster]
-                      ) -> tuple[dict[str, Environment], dict[str, Node]]:
+    def _environments(
+        self, node: Node, accounts: dict[str, Any], clusters: dict[str, Cluster]
+    ) -> tuple[dict[str, Environment], dict[str, Node]]:
         out: dict[str, Environment] = {}
         nodes: dict[str, Node] = {}
         for eid, enode in unique_ids(node, "environment"):
@@ -409,25 +467,30 @@ class Loader:
             cluster = self._ref(m["cluster"], clusters, "cluster", "environments.yaml clusters")
             if clusters[cluster].account != account:
                 raise m["cluster"].error(
-                    f"cluster {cluster!r} is in account {clusters[cluster].account!r}, not {account!r}")
+                    f"cluster {cluster!r} is in account {clusters[cluster].account!r}, not {account!r}"
+                )
             out[eid] = Environment(id=eid, account=account, cluster=cluster)
             nodes[eid] = enode
         if not out:
             raise node.error("declare at least one environment")
         return out, nodes
 
-    def _home_environments(self, raw: dict[str, tuple[str, Quotas, str | None, Node]],
-                           environments: dict[str, Environment], accounts_node: Node) -> dict[str, Account]:
+    def _home_environments(
+        self,
+        raw: dict[str, tuple[str, Quotas, str | None, Node]],
+        environments: dict[str, Environment],
+        accounts_node: Node,
+    ) -> dict[str, Account]:
         out: dict[str, Account] = {}
-        for aid, (number, quotas, home, anode) in raw.items():
+        for aid, (number, quotas, declared_home, anode) in raw.items():
             in_account = [e.id for e in environments.values() if e.account == aid]
-            if home is None:
-                if not in_account:
-                    raise anode.error("no environment uses this account; remove it or add an environment")
-                home = in_account[0]
-            elif home not in in_account:
+            if not in_account:
+                raise anode.error("no environment uses this account; remove it or add an environment")
+            home = declared_home or in_account[0]
+            if home not in in_account:
                 raise anode.child("home_environment", home).error(
-                    f"{home!r} is not an environment of this account (its environments: {', '.join(in_account) or 'none'})")
+                    f"{home!r} is not an environment of this account (its environments: {', '.join(in_account)})"
+                )
             out[aid] = Account(id=aid, account_id=number, quotas=quotas, home_environment=home)
         return out
 
@@ -449,7 +512,8 @@ class Loader:
                 if role_settings.session_name_condition and len(user) < names.SESSION_NAME_MIN:
                     raise mnode.error(
                         f"IAM user name {user!r} is shorter than {names.SESSION_NAME_MIN} characters and can never be "
-                        "a role session name, so the session-name trust condition would lock it out; rename the user")
+                        "a role session name, so the session-name trust condition would lock it out; rename the user"
+                    )
                 if user.lower() in seen:
                     raise mnode.error(f"user {user!r} is listed twice (also {seen[user.lower()]!r}; IAM ignores case)")
                 seen[user.lower()] = user
@@ -482,13 +546,17 @@ class Loader:
             groups = []
             for g in m["api_groups"].items():
                 if not isinstance(g.value, str):
-                    raise g.error("API group must be a string (\"\" is the core group)")
+                    raise g.error('API group must be a string ("" is the core group)')
                 groups.append(g.value)
             resources = [n.string() for n in m["resources"].strings()]
             verbs = [n.string() for n in m["verbs"].strings()]
             for i, verb in enumerate(verbs):
                 if verb not in KNOWN_VERBS:
-                    raise m["verbs"].child(i, verb).error(f"unknown verb {verb!r}; expected one of {', '.join(sorted(KNOWN_VERBS))}")
+                    raise (
+                        m["verbs"]
+                        .child(i, verb)
+                        .error(f"unknown verb {verb!r}; expected one of {', '.join(sorted(KNOWN_VERBS))}")
+                    )
             for i, resource in enumerate(resources):
                 rn = m["resources"].child(i, resource)
                 for group in groups:
@@ -497,8 +565,10 @@ class Loader:
                         continue
                     if known is not None and resource not in known:
                         hint = f" (did you mean {resource + 's'!r}?)" if resource + "s" in known else ""
-                        raise rn.error(f"{resource!r} is not a resource of API group {group or 'core'!r}{hint}; "
-                                       "RBAC uses plural resource names and would grant nothing")
+                        raise rn.error(
+                            f"{resource!r} is not a resource of API group {group or 'core'!r}{hint}; "
+                            "RBAC uses plural resource names and would grant nothing"
+                        )
                     if known is None and not names.RFC1123_LABEL_RE.match(resource.split("/")[0]):
                         raise rn.error(f"{resource!r} is not a valid resource name")
                     if not cluster_scope and (group, resource) in CLUSTER_SCOPED:
@@ -506,8 +576,10 @@ class Loader:
             rule = PolicyRule(tuple(groups), tuple(sorted(resources)), tuple(sorted(verbs)))
             danger = dangerous_grants((rule,))
             if danger and not allow_escalation:
-                raise rnode.error(f"grants {', '.join(danger)}, an escalation path; "
-                                  "set allow_escalation: true on the level if that is really intended")
+                raise rnode.error(
+                    f"grants {', '.join(danger)}, an escalation path; "
+                    "set allow_escalation: true on the level if that is really intended"
+                )
             rules.append(rule)
         if not rules:
             raise node.error("a level needs at least one rule")
@@ -523,8 +595,9 @@ class Loader:
             out[lid] = AccessLevel(lid, self._rules(m["rules"], allow, cluster_scope=False), builtin=False)
         return out
 
-    def _grants(self, node: Node, teams: dict[str, Team], projects: dict[str, Project],
-                levels: dict[str, AccessLevel]) -> tuple[Grant, ...]:
+    def _grants(
+        self, node: Node, teams: dict[str, Team], projects: dict[str, Project], levels: dict[str, AccessLevel]
+    ) -> tuple[Grant, ...]:
         grants: list[Grant] = []
         for key, tnode in node.mapping().items():
             team = self._ref(tnode, teams, "team", "teams.yaml", key=key)
@@ -533,18 +606,25 @@ class Loader:
                 for ekey, enode in pnode.mapping().items():
                     env = ekey.lower()
                     if env not in projects[project].environments:
-                        raise enode.error(f"project {project!r} does not run in environment {ekey!r} "
-                                          f"(its environments: {', '.join(projects[project].environments)})")
+                        raise enode.error(
+                            f"project {project!r} does not run in environment {ekey!r} "
+                            f"(its environments: {', '.join(projects[project].environments)})"
+                        )
                     level = enode.string().lower()
                     if level not in levels:
-                        raise enode.error(f"unknown access level {level!r}; expected one of {', '.join(sorted(levels))}")
+                        raise enode.error(
+                            f"unknown access level {level!r}; expected one of {', '.join(sorted(levels))}"
+                        )
                     grants.append(Grant(team=team, project=project, environment=env, level=level))
         return tuple(sorted(grants, key=lambda g: (g.environment, g.project, g.level, g.team)))
 
     def _cluster_admins(self, node: Node, teams: dict[str, Team]) -> tuple[tuple[str, ...], str | None]:
         m = node.mapping({"teams", "break_glass_role"})
-        admin_teams = tuple(sorted({self._ref(n, teams, "team", "teams.yaml") for n in m["teams"].items()})) \
-            if "teams" in m else ()
+        admin_teams = (
+            tuple(sorted({self._ref(n, teams, "team", "teams.yaml") for n in m["teams"].items()}))
+            if "teams" in m
+            else ()
+        )
         break_glass = _arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
         return admin_teams, break_glass
 
@@ -565,26 +645,36 @@ class Loader:
             for i, rule in enumerate(extra):
                 bad = sorted(set(rule.resources) & MONITORING_FORBIDDEN)
                 if bad:
-                    raise m["extra_rules"].child(i, None).error(
-                        f"monitoring is read-only and may not have {', '.join(bad)}")
+                    raise (
+                        m["extra_rules"]
+                        .child(i, None)
+                        .error(f"monitoring is read-only and may not have {', '.join(bad)}")
+                    )
                 writes = sorted(set(rule.verbs) - {"get", "list", "watch"})
                 if writes:
-                    raise m["extra_rules"].child(i, None).error(
-                        f"monitoring is read-only; verbs {', '.join(writes)} are not allowed")
+                    raise (
+                        m["extra_rules"]
+                        .child(i, None)
+                        .error(f"monitoring is read-only; verbs {', '.join(writes)} are not allowed")
+                    )
         return Monitoring(trusted_roles=roles, trusted_services=tuple(sorted(services)), extra_rules=extra)
 
     def _ci(self, node: Node, projects: dict[str, Project]) -> dict[str, CiDeployer]:
         out: dict[str, CiDeployer] = {}
         for cid, cnode in unique_ids(node, "CI deployer"):
-            m = cnode.mapping({"trusted_role", "github", "deploys", "service_accounts", "cluster_role_binding"},
-                              required=("deploys",))
+            m = cnode.mapping(
+                {"trusted_role", "github", "deploys", "service_accounts", "cluster_role_binding"}, required=("deploys",)
+            )
             if "cluster_role_binding" in m:
                 raise m["cluster_role_binding"].error(
-                    "CI deployers are bound per namespace only; a ClusterRoleBinding would reach every namespace")
+                    "CI deployers are bound per namespace only; a ClusterRoleBinding would reach every namespace"
+                )
             trusted = _arn(m["trusted_role"], ("role",)) if "trusted_role" in m else None
             github = None
             if "github" in m:
-                g = m["github"].mapping({"repository", "branch", "environment", "provider_arn"}, required=("repository",))
+                g = m["github"].mapping(
+                    {"repository", "branch", "environment", "provider_arn"}, required=("repository",)
+                )
                 repo = g["repository"].string()
                 if repo.count("/") != 1 or "*" in repo or " " in repo:
                     raise g["repository"].error(f"{repo!r} must be owner/name, without wildcards")
@@ -593,8 +683,10 @@ class Loader:
                 if branch and "*" in branch:
                     raise g["branch"].error("wildcards in the branch would let any matching branch deploy; name one")
                 if not branch and not environment:
-                    raise m["github"].error("restrict the token's sub with branch or environment "
-                                            "(otherwise any workflow of the repository could deploy)")
+                    raise m["github"].error(
+                        "restrict the token's sub with branch or environment "
+                        "(otherwise any workflow of the repository could deploy)"
+                    )
                 provider = None
                 if "provider_arn" in g:
                     provider = g["provider_arn"].string()
@@ -612,8 +704,13 @@ class Loader:
                         raise enode.error(f"project {project!r} does not run in environment {env!r}")
                     deploys.append((project, env))
             service_accounts = m["service_accounts"].boolean() if "service_accounts" in m else False
-            out[cid] = CiDeployer(id=cid, trusted_role_arn=trusted, github=github, deploys=tuple(sorted(set(deploys))),
-                                  service_accounts=service_accounts)
+            out[cid] = CiDeployer(
+                id=cid,
+                trusted_role_arn=trusted,
+                github=github,
+                deploys=tuple(sorted(set(deploys))),
+                service_accounts=service_accounts,
+            )
         return out
 
     def _map_users(self, node: Node, clusters: dict[str, Cluster]) -> dict[str, tuple[MapUser, ...]]:
@@ -657,8 +754,10 @@ class Loader:
                 raise node.error(f"{problem}; shorten the ids or the naming.role template")
             key = (account, name.lower())
             if key in role_names and role_names[key][1] != what:
-                raise node.error(f"role name {name!r} ({what}) collides with {role_names[key][0]!r} "
-                                 f"({role_names[key][1]}); IAM names are unique ignoring case")
+                raise node.error(
+                    f"role name {name!r} ({what}) collides with {role_names[key][0]!r} "
+                    f"({role_names[key][1]}); IAM names are unique ignoring case"
+                )
             role_names[key] = (name, what)
 
         for project in org.projects.values():
@@ -688,19 +787,21 @@ class Loader:
                 if problem:
                     raise gnode.error(f"{problem}; fix naming in settings.yaml")
 
-        for env in org.environments.values():
-            enode = env_nodes[env.id]
-            fields = {"env": env.id}
+        for environment in org.environments.values():
+            enode = env_nodes[environment.id]
+            eid, account = environment.id, environment.account
             if org.admin_teams:
-                claim_role(env.account, names.fill(naming.admin_role, **fields), f"{env.id} cluster admins", enode)
+                claim_role(account, names.fill(naming.admin_role, env=eid), f"{eid} cluster admins", enode)
             if org.monitoring is not None:
-                claim_role(env.account, names.fill(naming.monitoring_role, **fields), f"{env.id} monitoring", enode)
+                claim_role(account, names.fill(naming.monitoring_role, env=eid), f"{eid} monitoring", enode)
             for ci in org.ci.values():
-                if any(e == env.id for _, e in ci.deploys):
+                if any(e == eid for _, e in ci.deploys):
                     cnode = access["ci"].child(ci.id, None)
-                    claim_role(env.account, names.fill(naming.ci_role, ci=ci.id, env=env.id), f"CI {ci.id} in {env.id}", cnode)
+                    claim_role(account, names.fill(naming.ci_role, ci=ci.id, env=eid), f"CI {ci.id} in {eid}", cnode)
                     group = names.fill(naming.ci_group, ci=ci.id)
-                    problem = names.human_group_problem(group) or names.access_entry_name_problem(group, "Kubernetes group")
+                    problem = names.human_group_problem(group) or names.access_entry_name_problem(
+                        group, "Kubernetes group"
+                    )
                     if problem:
                         raise cnode.error(problem)
         for value, what in ((naming.admin_group, "admin_group"), (naming.monitoring_group, "monitoring_group")):

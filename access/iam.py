@@ -46,8 +46,9 @@ def _conditions(settings: RoleSettings, session_name: bool) -> dict[str, dict[st
     return conditions
 
 
-def _statement(sid: str, principal: dict[str, Any], action: str | list[str],
-               conditions: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def _statement(
+    sid: str, principal: dict[str, Any], action: str | list[str], conditions: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
     statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": action}
     if conditions:
         statement["Condition"] = conditions
@@ -64,29 +65,43 @@ def human_trust_policy(account_id: str, settings: RoleSettings) -> PolicyDocumen
     with the session-name and MFA conditions, plus any explicitly trusted principals (e.g. SSO roles)."""
     statements = []
     if settings.trust_account_root:
-        statements.append(_statement(
-            "AccountUsersAllowedByGroupPolicy", {"AWS": account_root(account_id)}, "sts:AssumeRole",
-            _conditions(settings, session_name=True),
-        ))
+        statements.append(
+            _statement(
+                "AccountUsersAllowedByGroupPolicy",
+                {"AWS": account_root(account_id)},
+                "sts:AssumeRole",
+                _conditions(settings, session_name=True),
+            )
+        )
     if settings.trusted_principals:
         # Roles have no aws:username, so the session-name condition cannot apply to them; whois falls back
         # to CloudTrail for these sessions. External id and MFA still apply.
-        statements.append(_statement(
-            "ExplicitlyTrustedPrincipals", {"AWS": _one_or_sorted(settings.trusted_principals)}, "sts:AssumeRole",
-            _conditions(settings, session_name=False),
-        ))
+        statements.append(
+            _statement(
+                "ExplicitlyTrustedPrincipals",
+                {"AWS": _one_or_sorted(settings.trusted_principals)},
+                "sts:AssumeRole",
+                _conditions(settings, session_name=False),
+            )
+        )
     return {"Version": VERSION, "Statement": statements}
 
 
 def monitoring_trust_policy(monitoring: Monitoring) -> PolicyDocument:
     statements = []
     if monitoring.trusted_roles:
-        statements.append(_statement("MonitoringSystemRoles", {"AWS": _one_or_sorted(monitoring.trusted_roles)},
-                                     "sts:AssumeRole"))
+        statements.append(
+            _statement("MonitoringSystemRoles", {"AWS": _one_or_sorted(monitoring.trusted_roles)}, "sts:AssumeRole")
+        )
     if monitoring.trusted_services:
         # EKS Pod Identity (pods.eks.amazonaws.com) also needs sts:TagSession.
-        statements.append(_statement("MonitoringServices", {"Service": _one_or_sorted(monitoring.trusted_services)},
-                                     ["sts:AssumeRole", "sts:TagSession"]))
+        statements.append(
+            _statement(
+                "MonitoringServices",
+                {"Service": _one_or_sorted(monitoring.trusted_services)},
+                ["sts:AssumeRole", "sts:TagSession"],
+            )
+        )
     return {"Version": VERSION, "Statement": statements}
 
 
@@ -98,10 +113,12 @@ def ci_trust_policy(account_id: str, ci: CiDeployer) -> PolicyDocument:
             subject = f"repo:{github.repository}:environment:{github.environment}"
         else:
             subject = f"repo:{github.repository}:ref:refs/heads/{github.branch}"
-        conditions = {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-                                       f"{GITHUB_OIDC_HOST}:sub": subject}}
-        statement = _statement("GithubActionsOidc", {"Federated": provider}, "sts:AssumeRoleWithWebIdentity",
-                               conditions)
+        conditions = {
+            "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com", f"{GITHUB_OIDC_HOST}:sub": subject}
+        }
+        statement = _statement(
+            "GithubActionsOidc", {"Federated": provider}, "sts:AssumeRoleWithWebIdentity", conditions
+        )
     else:
         assert ci.trusted_role_arn is not None  # the loader requires exactly one trust source
         statement = _statement("BuildAgentRole", {"AWS": ci.trusted_role_arn}, "sts:AssumeRole")
@@ -113,6 +130,12 @@ def assume_roles_policy(role_arns: Iterable[str]) -> PolicyDocument:
     arns = sorted(set(role_arns))
     return {
         "Version": VERSION,
-        "Statement": [{"Sid": "AssumeEksAccessRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
-                       "Resource": arns[0] if len(arns) == 1 else arns}],
+        "Statement": [
+            {
+                "Sid": "AssumeEksAccessRoles",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": arns[0] if len(arns) == 1 else arns,
+            }
+        ],
     }

@@ -13,15 +13,29 @@ def exec_user(cluster_name: str, region: str | None, role_arn: str | None, sessi
     if session_name:
         # The trust policies require the session name to be the caller's IAM user name.
         args += ["--role-session-name", session_name]
-    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": args,
-                     "interactiveMode": "Never"}}
+    return {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": args,
+            "interactiveMode": "Never",
+        }
+    }
 
 
 def exec_kubeconfig(endpoint: str, ca_data: str, cluster_name: str, region: str | None, role_arn: str | None) -> str:
     """A single-context kubeconfig for the Pulumi Kubernetes provider."""
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": cluster_name, "preferences": {},
-        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-        "users": [{"name": cluster_name, "user": exec_user(cluster_name, region, role_arn)}],
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": cluster_name,
+            "preferences": {},
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "users": [{"name": cluster_name, "user": exec_user(cluster_name, region, role_arn)}],
+        },
+        sort_keys=True,
+    )

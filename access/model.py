@@ -7,10 +7,10 @@ and every derived name is valid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class AuthMode(str, Enum):
+class AuthMode(StrEnum):
     """EKS cluster authentication modes; changes are one-way in this order."""
 
     CONFIG_MAP = "config_map"
@@ -26,7 +26,7 @@ class AuthMode(str, Enum):
         return self is not AuthMode.CONFIG_MAP
 
 
-class NodeType(str, Enum):
+class NodeType(StrEnum):
     EC2 = "ec2"
     WINDOWS = "windows"
     FARGATE = "fargate"

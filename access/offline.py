@@ -39,8 +39,9 @@ class Fixtures:
     for a cluster where the read should find the node roles EKS itself added."""
 
     live_aws_auth: dict[str, Any] | None = None
-    stack_outputs: dict[str, Any] = field(default_factory=lambda: {
-        "endpoint": FAKE_ENDPOINT, "certificateAuthorityData": FAKE_CA})
+    stack_outputs: dict[str, Any] = field(
+        default_factory=lambda: {"endpoint": FAKE_ENDPOINT, "certificateAuthorityData": FAKE_CA}
+    )
 
 
 class AccessMocks(pulumi_mocks.Mocks):
@@ -51,20 +52,37 @@ class AccessMocks(pulumi_mocks.Mocks):
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider,
-                                         read=bool(args.resource_id) and args.typ.startswith("kubernetes:")))
+        self.resources.append(
+            Registered(
+                args.typ,
+                args.name,
+                dict(args.inputs),
+                args.provider,
+                read=bool(args.resource_id) and args.typ.startswith("kubernetes:"),
+            )
+        )
         state = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
-            return f"{args.name}-id", {"name": args.inputs.get("name"), "outputs": self.fixtures.stack_outputs,
-                                       "secretOutputNames": []}
+            return f"{args.name}-id", {
+                "name": args.inputs.get("name"),
+                "outputs": self.fixtures.stack_outputs,
+                "secretOutputNames": [],
+            }
         if args.typ == "kubernetes:core/v1:ConfigMap" and args.resource_id:
             live = self.fixtures.live_aws_auth
             if live is None and self.default_live is not None:
                 live = self.default_live()
             live = live or {}
-            return args.resource_id, {"apiVersion": "v1", "kind": "ConfigMap", "data": live.get("data", {}),
-                                      "metadata": {"name": "aws-auth", "namespace": "kube-system",
-                                                   "annotations": live.get("annotations", {})}}
+            return args.resource_id, {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "data": live.get("data", {}),
+                "metadata": {
+                    "name": "aws-auth",
+                    "namespace": "kube-system",
+                    "annotations": live.get("annotations", {}),
+                },
+            }
         if args.typ == "aws:iam/role:Role":
             account = _account_of(state.get("assumeRolePolicy", ""))
             state["arn"] = f"arn:aws:iam::{account}:role{state.get('path', '/')}{state['name']}"
@@ -74,16 +92,21 @@ class AccessMocks(pulumi_mocks.Mocks):
         elif args.typ == "aws:iam/user:User":
             state["arn"] = f"arn:aws:iam::000000000000:user/{state['name']}"
         elif args.typ == "eks:index:Cluster":
-            state["kubeconfig"] = {"clusters": [{"cluster": {"server": FAKE_ENDPOINT,
-                                                             "certificate-authority-data": FAKE_CA}}]}
+            state["kubeconfig"] = {
+                "clusters": [{"cluster": {"server": FAKE_ENDPOINT, "certificate-authority-data": FAKE_CA}}]
+            }
             state["kubeconfigJson"] = "{}"
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append((args.token, dict(args.args)))
         if args.token == "aws:eks/getCluster:getCluster":
-            return {"name": args.args.get("name"), "endpoint": FAKE_ENDPOINT,
-                    "certificateAuthorities": [{"data": FAKE_CA}], "accessConfigs": []}, []
+            return {
+                "name": args.args.get("name"),
+                "endpoint": FAKE_ENDPOINT,
+                "certificateAuthorities": [{"data": FAKE_CA}],
+                "accessConfigs": [],
+            }, []
         return {}, []
 
 
@@ -107,9 +130,13 @@ class OfflineRun:
         return [r for r in self.created() if r.type == typ]
 
 
-def run_program(project_dir: Path, stack: str, fixtures: Fixtures | None = None,
-                config_overrides: Mapping[str, Any] | None = None,
-                program: Callable[[], dict[str, Any]] | None = None) -> OfflineRun:
+def run_program(
+    project_dir: Path,
+    stack: str,
+    fixtures: Fixtures | None = None,
+    config_overrides: Mapping[str, Any] | None = None,
+    program: Callable[[], dict[str, Any]] | None = None,
+) -> OfflineRun:
     """Run the program of ``project_dir`` for ``stack`` under mocks and return what it declared.
 
     Raises ConfigError for bad config (before any resource is declared) and pulumi.RunError for refusals
@@ -126,11 +153,14 @@ def run_program(project_dir: Path, stack: str, fixtures: Fixtures | None = None,
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})
     if program is None:
-        from access.program import main as program
+        from access.program import main as default_program
+
+        program = default_program
+    declare = program
     result: dict[str, Any] = {}
 
     def body() -> None:
-        outputs = program()
+        outputs = declare()
         result["outputs"] = _sync_await(pulumi.Output.from_input(outputs).future())
 
     pulumi_settings.SETTINGS.rpc_manager.clear()

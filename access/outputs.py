@@ -14,8 +14,20 @@ from access.plan import EnvironmentPlan, RoleKind
 T = TypeVar("T")
 
 OUTPUT_KEYS = (
-    "environment", "accountId", "clusterName", "authMode", "roleArns", "adminRoleArn", "monitoringRoleArn",
-    "ciRoleArns", "groupNames", "namespaces", "kubernetesGroups", "mapRoles", "accessEntries", "kubeconfigs",
+    "environment",
+    "accountId",
+    "clusterName",
+    "authMode",
+    "roleArns",
+    "adminRoleArn",
+    "monitoringRoleArn",
+    "ciRoleArns",
+    "groupNames",
+    "namespaces",
+    "kubernetesGroups",
+    "mapRoles",
+    "accessEntries",
+    "kubeconfigs",
 )
 
 
@@ -25,8 +37,9 @@ def human_role_id(plan: EnvironmentPlan, project: str, level: str) -> str:
     return project if len(levels) <= 1 else f"{project}.{level}"
 
 
-def stack_outputs(plan: EnvironmentPlan, role_arns: Mapping[str, Any], endpoint: Any, ca_data: Any,
-                  map_roles: Any, region: str | None) -> dict[str, Any]:
+def stack_outputs(
+    plan: EnvironmentPlan, role_arns: Mapping[str, Any], endpoint: Any, ca_data: Any, map_roles: Any, region: str | None
+) -> dict[str, Any]:
     humans = [r for r in plan.roles if r.kind == RoleKind.HUMAN]
     role_ids = {r.key: human_role_id(plan, r.project or "", r.level or "") for r in humans}
     by_kind = {r.kind: r for r in plan.roles if r.kind in (RoleKind.ADMIN, RoleKind.MONITORING)}
@@ -44,14 +57,22 @@ def stack_outputs(plan: EnvironmentPlan, role_arns: Mapping[str, Any], endpoint:
         "kubernetesGroups": {role_ids[r.key]: r.kubernetes_groups[0] for r in humans},
         "mapRoles": map_roles if map_roles is not None else "",
         "accessEntries": {
-            e.key: {"principalArn": role_arns[e.role_key] if e.role_key else e.principal_arn, "type": e.type,
-                    "username": e.username, "kubernetesGroups": list(e.kubernetes_groups)}
+            e.key: {
+                "principalArn": role_arns[e.role_key] if e.role_key else e.principal_arn,
+                "type": e.type,
+                "username": e.username,
+                "kubernetesGroups": list(e.kubernetes_groups),
+            }
             for e in plan.access_entries
         },
         "kubeconfigs": {
             role_ids[r.key]: {
-                "clusterName": plan.cluster_name, "endpoint": endpoint, "certificateAuthorityData": ca_data,
-                "region": region, "roleArn": role_arns[r.key], "namespace": plan.namespaces[r.project or ""],
+                "clusterName": plan.cluster_name,
+                "endpoint": endpoint,
+                "certificateAuthorityData": ca_data,
+                "region": region,
+                "roleArn": role_arns[r.key],
+                "namespace": plan.namespaces[r.project or ""],
             }
             for r in humans
         },

@@ -166,93 +166,33 @@ def stack_config_error(stack: str, key: str, message: str) -> ConfigError:
     return ConfigError(f"Pulumi.{stack}.yaml", f"config.{key}", message)
 
 
-def plan_environment(org: Organisation, env_id: str, auth_mode: AuthMode = AuthMode.CONFIG_MAP,
-                     stack: str | None = None) -> EnvironmentPlan:
+def plan_environment(
+    org: Organisation, env_id: str, auth_mode: AuthMode = AuthMode.CONFIG_MAP, stack: str | None = None
+) -> EnvironmentPlan:
     """Everything the stack of ``env_id`` owns. Raises ConfigError for choices that cannot work."""
     stack = stack or env_id
     if env_id not in org.environments:
-        raise stack_config_error(stack, "access:environment",
-                                 f"unknown environment {env_id!r}; config/environments.yaml has "
-                                 f"{', '.join(sorted(org.environments))}")
+        raise stack_config_error(
+            stack,
+            "access:environment",
+            f"unknown environment {env_id!r}; config/environments.yaml has {', '.join(sorted(org.environments))}",
+        )
     env = org.environments[env_id]
     account = org.accounts[env.account]
     cluster = org.clusters[env.cluster]
     naming = org.naming
-    settings = org.roles
 
     sharing = sorted(e.id for e in org.environments.values() if e.cluster == env.cluster)
     if len(sharing) > 1 and auth_mode.writes_config_map:
         raise stack_config_error(
-            stack, "access:authMode",
+            stack,
+            "access:authMode",
             f"cluster {cluster.name!r} is shared by environments {', '.join(sharing)}; aws-auth mapRoles has one "
-            "writer, so environments sharing a cluster must use access:authMode api")
-
-    roles: list[RolePlan] = []
-    # Human roles: one per project-environment (and level, when the naming template includes {level}).
-    teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for grant in org.grants:
-        if grant.environment == env_id:
-            teams_by_role[(grant.project, grant.level)].add(grant.team)
-    for (project, level), teams in sorted(teams_by_role.items()):
-        name = names.role_name(naming, project, env_id, level)
-        roles.append(RolePlan(
-            key=f"human/{project}/{level}", kind=RoleKind.HUMAN, name=name, path=settings.path,
-            arn=names.role_arn(account.account_id, settings.path, name),
-            trust_policy=iam.human_trust_policy(account.account_id, settings),
-            max_session_duration=settings.max_session_duration, permissions_boundary=settings.permissions_boundary,
-            managed_policy_arns=settings.managed_policy_arns,
-            tags=_tags(org, env_id, project=project, team=org.projects[project].owner, level=level),
-            username=names.kubernetes_username(naming, project, env_id, level),
-            kubernetes_groups=(names.kubernetes_group(naming, project, env_id, level),),
-            project=project, level=level, teams=tuple(sorted(teams)),
-        ))
-    if org.admin_teams:
-        name = names.fill(naming.admin_role, env=env_id)
-        roles.append(RolePlan(
-            key="admin", kind=RoleKind.ADMIN, name=name, path=settings.path,
-            arn=names.role_arn(account.account_id, settings.path, name),
-            trust_policy=iam.human_trust_policy(account.account_id, settings),
-            max_session_duration=settings.max_session_duration, permissions_boundary=settings.permissions_boundary,
-            managed_policy_arns=(), tags=_tags(org, env_id, purpose="cluster-admin"),
-            username=naming.admin_username, kubernetes_groups=(naming.admin_group,), teams=org.admin_teams,
-        ))
-    if org.monitoring is not None:
-        name = names.fill(naming.monitoring_role, env=env_id)
-        roles.append(RolePlan(
-            key="monitoring", kind=RoleKind.MONITORING, name=name, path=settings.path,
-            arn=names.role_arn(account.account_id, settings.path, name),
-            trust_policy=iam.monitoring_trust_policy(org.monitoring),
-            max_session_duration=settings.max_session_duration, permissions_boundary=settings.permissions_boundary,
-            managed_policy_arns=(), tags=_tags(org, env_id, purpose="monitoring"),
-            username=naming.monitoring_username, kubernetes_groups=(naming.monitoring_group,),
-        ))
-    for ci in sorted(org.ci.values(), key=lambda c: c.id):
-        if not any(e == env_id for _, e in ci.deploys):
-            continue
-        name = names.fill(naming.ci_role, ci=ci.id, env=env_id)
-        roles.append(RolePlan(
-            key=f"ci/{ci.id}", kind=RoleKind.CI, name=name, path=settings.path,
-            arn=names.role_arn(account.account_id, settings.path, name),
-            trust_policy=iam.ci_trust_policy(account.account_id, ci),
-            max_session_duration=settings.max_session_duration, permissions_boundary=settings.permissions_boundary,
-            managed_policy_arns=(), tags=_tags(org, env_id, purpose="ci-deployer", ci=ci.id),
-            username=names.fill(naming.ci_username, ci=ci.id),
-            kubernetes_groups=(names.fill(naming.ci_group, ci=ci.id),),
-        ))
-
-    # IAM groups are per team and account; this stack writes the inline policy for its own environment's roles.
-    group_roles: dict[str, list[RolePlan]] = defaultdict(list)
-    for role in roles:
-        for team in role.teams:
-            group_roles[team].append(role)
-    group_policies = [
-        GroupPolicyPlan(
-            team=team, group_name=names.iam_group_name(naming, team), policy_name=f"{MANAGED_BY}-{env_id}",
-            role_keys=tuple(r.key for r in sorted(rs, key=lambda r: r.arn)),
-            role_arns=tuple(sorted(r.arn for r in rs)),
+            "writer, so environments sharing a cluster must use access:authMode api",
         )
-        for team, rs in sorted(group_roles.items())
-    ]
+
+    roles = build_roles(org, env_id)
+    group_policies = build_group_policies(org, env_id, roles)
     owns_account_iam = account.home_environment == env_id
     groups: list[GroupPlan] = []
     memberships: list[MembershipPlan] = []
@@ -270,25 +210,161 @@ def plan_environment(org: Organisation, env_id: str, auth_mode: AuthMode = AuthM
             users_to_create = sorted(user for user, _ in by_user.values())
 
     map_roles = build_map_roles(org, env_id, roles) if auth_mode.writes_config_map else []
-    map_users = [MapEntry(u.user_arn, u.username, u.groups, "user") for u in org.map_users.get(env.cluster, ())] \
-        if auth_mode.writes_config_map else []
+    map_users = (
+        [MapEntry(u.user_arn, u.username, u.groups, "user") for u in org.map_users.get(env.cluster, ())]
+        if auth_mode.writes_config_map
+        else []
+    )
     access_entries = build_access_entries(org, env_id, roles) if auth_mode.writes_access_entries else []
 
     manifests, bindings = rbac.build(org, env_id, roles)
     if not (org.admin_teams or cluster.break_glass_role_arn):
-        raise ConfigError(org.files["access.yaml"], "cluster_admins",
-                          f"cluster {cluster.name!r} would have no admin path; list admin teams under "
-                          "cluster_admins.teams or set a break_glass_role")
+        raise ConfigError(
+            org.files["access.yaml"],
+            "cluster_admins",
+            f"cluster {cluster.name!r} would have no admin path; list admin teams under "
+            "cluster_admins.teams or set a break_glass_role",
+        )
     return EnvironmentPlan(
-        environment=env_id, account_id=account.account_id, account=env.account, cluster=env.cluster,
-        cluster_name=cluster.name, auth_mode=auth_mode, owns_account_iam=owns_account_iam, roles=roles,
-        groups=groups, group_policies=group_policies, memberships=memberships, users_to_create=users_to_create,
-        map_roles=map_roles, map_users=map_users, access_entries=access_entries, manifests=manifests,
+        environment=env_id,
+        account_id=account.account_id,
+        account=env.account,
+        cluster=env.cluster,
+        cluster_name=cluster.name,
+        auth_mode=auth_mode,
+        owns_account_iam=owns_account_iam,
+        roles=roles,
+        groups=groups,
+        group_policies=group_policies,
+        memberships=memberships,
+        users_to_create=users_to_create,
+        map_roles=map_roles,
+        map_users=map_users,
+        access_entries=access_entries,
+        manifests=manifests,
         bindings=bindings,
-        namespaces={p.id: names.namespace(naming, p.id, env_id) for p in sorted(org.projects.values(), key=lambda p: p.id)
-                    if env_id in p.environments},
-        levels=org.levels, keep_map_roles=cluster.keep_map_roles,
+        namespaces={
+            p.id: names.namespace(naming, p.id, env_id)
+            for p in sorted(org.projects.values(), key=lambda p: p.id)
+            if env_id in p.environments
+        },
+        levels=org.levels,
+        keep_map_roles=cluster.keep_map_roles,
     )
+
+
+def build_roles(org: Organisation, env_id: str) -> list[RolePlan]:
+    """The IAM roles of one environment: humans per project (and level), then admin, monitoring, CI."""
+    env = org.environments[env_id]
+    account = org.accounts[env.account]
+    naming = org.naming
+    settings = org.roles
+    roles: list[RolePlan] = []
+    # Human roles: one per project-environment (and level, when the naming template includes {level}).
+    teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for grant in org.grants:
+        if grant.environment == env_id:
+            teams_by_role[(grant.project, grant.level)].add(grant.team)
+    for (project, level), teams in sorted(teams_by_role.items()):
+        name = names.role_name(naming, project, env_id, level)
+        roles.append(
+            RolePlan(
+                key=f"human/{project}/{level}",
+                kind=RoleKind.HUMAN,
+                name=name,
+                path=settings.path,
+                arn=names.role_arn(account.account_id, settings.path, name),
+                trust_policy=iam.human_trust_policy(account.account_id, settings),
+                max_session_duration=settings.max_session_duration,
+                permissions_boundary=settings.permissions_boundary,
+                managed_policy_arns=settings.managed_policy_arns,
+                tags=_tags(org, env_id, project=project, team=org.projects[project].owner, level=level),
+                username=names.kubernetes_username(naming, project, env_id, level),
+                kubernetes_groups=(names.kubernetes_group(naming, project, env_id, level),),
+                project=project,
+                level=level,
+                teams=tuple(sorted(teams)),
+            )
+        )
+    if org.admin_teams:
+        name = names.fill(naming.admin_role, env=env_id)
+        roles.append(
+            RolePlan(
+                key="admin",
+                kind=RoleKind.ADMIN,
+                name=name,
+                path=settings.path,
+                arn=names.role_arn(account.account_id, settings.path, name),
+                trust_policy=iam.human_trust_policy(account.account_id, settings),
+                max_session_duration=settings.max_session_duration,
+                permissions_boundary=settings.permissions_boundary,
+                managed_policy_arns=(),
+                tags=_tags(org, env_id, purpose="cluster-admin"),
+                username=naming.admin_username,
+                kubernetes_groups=(naming.admin_group,),
+                teams=org.admin_teams,
+            )
+        )
+    if org.monitoring is not None:
+        name = names.fill(naming.monitoring_role, env=env_id)
+        roles.append(
+            RolePlan(
+                key="monitoring",
+                kind=RoleKind.MONITORING,
+                name=name,
+                path=settings.path,
+                arn=names.role_arn(account.account_id, settings.path, name),
+                trust_policy=iam.monitoring_trust_policy(org.monitoring),
+                max_session_duration=settings.max_session_duration,
+                permissions_boundary=settings.permissions_boundary,
+                managed_policy_arns=(),
+                tags=_tags(org, env_id, purpose="monitoring"),
+                username=naming.monitoring_username,
+                kubernetes_groups=(naming.monitoring_group,),
+            )
+        )
+    for ci in sorted(org.ci.values(), key=lambda c: c.id):
+        if not any(e == env_id for _, e in ci.deploys):
+            continue
+        name = names.fill(naming.ci_role, ci=ci.id, env=env_id)
+        roles.append(
+            RolePlan(
+                key=f"ci/{ci.id}",
+                kind=RoleKind.CI,
+                name=name,
+                path=settings.path,
+                arn=names.role_arn(account.account_id, settings.path, name),
+                trust_policy=iam.ci_trust_policy(account.account_id, ci),
+                max_session_duration=settings.max_session_duration,
+                permissions_boundary=settings.permissions_boundary,
+                managed_policy_arns=(),
+                tags=_tags(org, env_id, purpose="ci-deployer", ci=ci.id),
+                username=names.fill(naming.ci_username, ci=ci.id),
+                kubernetes_groups=(names.fill(naming.ci_group, ci=ci.id),),
+            )
+        )
+
+    return roles
+
+
+def build_group_policies(org: Organisation, env_id: str, roles: list[RolePlan]) -> list[GroupPolicyPlan]:
+    """Per team, the inline policy (named after the environment) allowing exactly its roles here."""
+    naming = org.naming
+    # IAM groups are per team and account; this stack writes the inline policy for its own environment's roles.
+    group_roles: dict[str, list[RolePlan]] = defaultdict(list)
+    for role in roles:
+        for team in role.teams:
+            group_roles[team].append(role)
+    return [
+        GroupPolicyPlan(
+            team=team,
+            group_name=names.iam_group_name(naming, team),
+            policy_name=f"{MANAGED_BY}-{env_id}",
+            role_keys=tuple(r.key for r in sorted(rs, key=lambda r: r.arn)),
+            role_arns=tuple(sorted(r.arn for r in rs)),
+        )
+        for team, rs in sorted(group_roles.items())
+    ]
 
 
 def account_team_groups(org: Organisation, account: str) -> list[str]:
@@ -308,8 +384,14 @@ def build_map_roles(org: Organisation, env_id: str, roles: list[RolePlan]) -> li
         entries.append(MapEntry(names.strip_role_path(role.arn), role.username, role.kubernetes_groups, role.kind))
     if cluster.break_glass_role_arn:
         # The one deliberate system:masters: an emergency role outside RBAC, never a team's.
-        entries.append(MapEntry(names.strip_role_path(cluster.break_glass_role_arn), BREAK_GLASS_USERNAME,
-                                ("system:masters",), "break-glass"))
+        entries.append(
+            MapEntry(
+                names.strip_role_path(cluster.break_glass_role_arn),
+                BREAK_GLASS_USERNAME,
+                ("system:masters",),
+                "break-glass",
+            )
+        )
     check_unique_arns(org, entries)
     return entries
 
@@ -320,39 +402,65 @@ def check_unique_arns(org: Organisation, entries: list[MapEntry]) -> None:
     for entry in entries:
         key = entry.arn.lower()
         if key in seen:
-            raise ConfigError(org.files["environments.yaml"], "clusters",
-                              f"aws-auth would map {entry.arn!r} twice ({seen[key].source} and {entry.source}); "
-                              "role ARNs are compared without path and ignoring case, so one would silently win")
+            raise ConfigError(
+                org.files["environments.yaml"],
+                "clusters",
+                f"aws-auth would map {entry.arn!r} twice ({seen[key].source} and {entry.source}); "
+                "role ARNs are compared without path and ignoring case, so one would silently win",
+            )
         seen[key] = entry
 
 
 def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) -> list[AccessEntryPlan]:
     cluster = org.clusters[org.environments[env_id].cluster]
     entries = [
-        AccessEntryPlan(key=f"node/{names.strip_role_path(n.arn).rsplit('/', 1)[-1]}", principal_arn=n.arn,
-                        role_key=None, type=ACCESS_ENTRY_TYPES[n.type], username=None, kubernetes_groups=())
+        AccessEntryPlan(
+            key=f"node/{names.strip_role_path(n.arn).rsplit('/', 1)[-1]}",
+            principal_arn=n.arn,
+            role_key=None,
+            type=ACCESS_ENTRY_TYPES[n.type],
+            username=None,
+            kubernetes_groups=(),
+        )
         for n in cluster.node_roles
     ]
     for role in roles:
-        for value, what in [(role.username, "Kubernetes username"), *((g, "Kubernetes group") for g in role.kubernetes_groups)]:
+        named = [(role.username, "Kubernetes username"), *((g, "Kubernetes group") for g in role.kubernetes_groups)]
+        for value, what in named:
             problem = names.access_entry_name_problem(value, what)
             if problem:
                 raise ConfigError(org.files["settings.yaml"], "naming", f"{problem} (access entry for {role.name})")
-        entries.append(AccessEntryPlan(key=role.key, principal_arn=role.arn, role_key=role.key, type="STANDARD",
-                                       username=role.username, kubernetes_groups=role.kubernetes_groups))
+        entries.append(
+            AccessEntryPlan(
+                key=role.key,
+                principal_arn=role.arn,
+                role_key=role.key,
+                type="STANDARD",
+                username=role.username,
+                kubernetes_groups=role.kubernetes_groups,
+            )
+        )
     if cluster.break_glass_role_arn:
-        entries.append(AccessEntryPlan(
-            key="break-glass", principal_arn=cluster.break_glass_role_arn, role_key=None, type="STANDARD",
-            username=BREAK_GLASS_USERNAME, kubernetes_groups=(),
-            policies=(AccessPolicyPlan(CLUSTER_ADMIN_POLICY, "cluster"),),
-        ))
+        entries.append(
+            AccessEntryPlan(
+                key="break-glass",
+                principal_arn=cluster.break_glass_role_arn,
+                role_key=None,
+                type="STANDARD",
+                username=BREAK_GLASS_USERNAME,
+                kubernetes_groups=(),
+                policies=(AccessPolicyPlan(CLUSTER_ADMIN_POLICY, "cluster"),),
+            )
+        )
     seen: dict[str, str] = {}
     for entry in entries:
         key = entry.principal_arn.lower()
         if key in seen:
-            raise ConfigError(org.files["environments.yaml"], f"clusters.{cluster.id}",
-                              f"two access entries for principal {entry.principal_arn!r} ({seen[key]} and {entry.key}); "
-                              "EKS allows one entry per principal")
+            raise ConfigError(
+                org.files["environments.yaml"],
+                f"clusters.{cluster.id}",
+                f"two access entries for principal {entry.principal_arn!r} "
+                f"({seen[key]} and {entry.key}); EKS allows one entry per principal",
+            )
         seen[key] = entry.key
     return entries
-

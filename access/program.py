@@ -52,33 +52,56 @@ def connect(plan: EnvironmentPlan, settings: StackSettings, roles: dict[str, aws
         endpoint = cluster.endpoint
         ca_data = cluster.certificate_authorities.apply(lambda cas: cas[0].data)
     kubeconfig = pulumi.Output.all(endpoint, ca_data).apply(
-        lambda v: exec_kubeconfig(v[0], v[1], plan.cluster_name, settings.region, settings.deploy_role_arn))
+        lambda v: exec_kubeconfig(v[0], v[1], plan.cluster_name, settings.region, settings.deploy_role_arn)
+    )
     provider = k8s.Provider(f"{plan.environment}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True)
     return ClusterConnection(provider, endpoint, ca_data, owns_aws_auth=True)
 
 
-def _create_cluster(plan: EnvironmentPlan, settings: StackSettings, roles: dict[str, aws.iam.Role]) -> ClusterConnection:
+def _create_cluster(
+    plan: EnvironmentPlan, settings: StackSettings, roles: dict[str, aws.iam.Role]
+) -> ClusterConnection:
     """A sandbox cluster created here with pulumi-eks, which then owns aws-auth and access entries."""
-    mode = {"config_map": eks.AuthenticationMode.CONFIG_MAP, "api": eks.AuthenticationMode.API,
-            "api_and_config_map": eks.AuthenticationMode.API_AND_CONFIG_MAP}[settings.auth_mode.value]
+    mode = {
+        "config_map": eks.AuthenticationMode.CONFIG_MAP,
+        "api": eks.AuthenticationMode.API,
+        "api_and_config_map": eks.AuthenticationMode.API_AND_CONFIG_MAP,
+    }[settings.auth_mode.value]
     mapped = [r for r in plan.roles if r.kind in (RoleKind.HUMAN, RoleKind.ADMIN, RoleKind.MONITORING, RoleKind.CI)]
-    role_mappings = [eks.RoleMappingArgs(role_arn=roles[r.key].arn, username=r.username, groups=list(r.kubernetes_groups))
-                     for r in mapped] if settings.auth_mode.writes_config_map else None
-    access_entries = {
-        e.key.replace("/", "-"): eks.AccessEntryArgs(
-            principal_arn=roles[e.role_key].arn if e.role_key else e.principal_arn,
-            username=e.username, kubernetes_groups=list(e.kubernetes_groups) or None,
-            type=eks.AccessEntryType(e.type),
-        )
-        for e in plan.access_entries if not e.key.startswith("node/")
-    } if settings.auth_mode.writes_access_entries else None
+    role_mappings = (
+        [
+            eks.RoleMappingArgs(role_arn=roles[r.key].arn, username=r.username, groups=list(r.kubernetes_groups))
+            for r in mapped
+        ]
+        if settings.auth_mode.writes_config_map
+        else None
+    )
+    access_entries = (
+        {
+            e.key.replace("/", "-"): eks.AccessEntryArgs(
+                principal_arn=roles[e.role_key].arn if e.role_key else e.principal_arn,
+                username=e.username,
+                kubernetes_groups=list(e.kubernetes_groups) or None,
+                type=eks.AccessEntryType(e.type),
+            )
+            for e in plan.access_entries
+            if not e.key.startswith("node/")
+        }
+        if settings.auth_mode.writes_access_entries
+        else None
+    )
     cluster = eks.Cluster(
-        f"{plan.environment}-cluster", name=plan.cluster_name, authentication_mode=mode,
-        role_mappings=role_mappings, access_entries=access_entries,
+        f"{plan.environment}-cluster",
+        name=plan.cluster_name,
+        authentication_mode=mode,
+        role_mappings=role_mappings,
+        access_entries=access_entries,
     )
     endpoint = cluster.kubeconfig.apply(lambda kc: kc["clusters"][0]["cluster"]["server"])
     ca_data = cluster.kubeconfig.apply(lambda kc: kc["clusters"][0]["cluster"]["certificate-authority-data"])
-    provider = k8s.Provider(f"{plan.environment}-k8s", kubeconfig=cluster.kubeconfig_json, enable_server_side_apply=True)
+    provider = k8s.Provider(
+        f"{plan.environment}-k8s", kubeconfig=cluster.kubeconfig_json, enable_server_side_apply=True
+    )
     return ClusterConnection(provider, endpoint, ca_data, owns_aws_auth=False)
 
 
@@ -90,11 +113,14 @@ def main() -> dict[str, Any]:
     environment_iam = EnvironmentIam(plan.environment, plan)
     connection = connect(plan, settings, environment_iam.roles)
     access = ClusterAccess(
-        plan.environment, plan, environment_iam.roles, connection.provider,
+        plan.environment,
+        plan,
+        environment_iam.roles,
+        connection.provider,
         owner=awsauth.owner_id(pulumi.get_project(), settings.stack),
-        read_live_aws_auth=settings.aws_auth_exists, manage_aws_auth=connection.owns_aws_auth,
+        read_live_aws_auth=settings.aws_auth_exists,
+        manage_aws_auth=connection.owns_aws_auth,
         manage_access_entries=connection.owns_aws_auth,
     )
     role_arns = {key: role.arn for key, role in environment_iam.roles.items()}
     return stack_outputs(plan, role_arns, connection.endpoint, connection.ca_data, access.map_roles, settings.region)
-

@@ -52,14 +52,20 @@ def rules_manifest(rules: tuple[PolicyRule, ...]) -> list[dict[str, list[str]]]:
 
 
 def namespace_manifest(name: str, project: str, env: str, team: str) -> Manifest:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": labels(project=project, environment=env, team=team)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels(project=project, environment=env, team=team)},
+    }
 
 
 def role_manifest(namespace: str, level: AccessLevel) -> Manifest:
-    return {"apiVersion": RBAC_API, "kind": "Role",
-            "metadata": {"name": role_name(level.id), "namespace": namespace, "labels": labels(level=level.id)},
-            "rules": rules_manifest(level.rules)}
+    return {
+        "apiVersion": RBAC_API,
+        "kind": "Role",
+        "metadata": {"name": role_name(level.id), "namespace": namespace, "labels": labels(level=level.id)},
+        "rules": rules_manifest(level.rules),
+    }
 
 
 def group_subject(group: str) -> dict[str, str]:
@@ -71,9 +77,13 @@ def role_binding(namespace: str, name: str, level: str, subjects: list[dict[str,
         ref = {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": ADMIN_CLUSTER_ROLE}
     else:
         ref = {"apiGroup": RBAC_GROUP, "kind": "Role", "name": role_name(level)}
-    return {"apiVersion": RBAC_API, "kind": "RoleBinding",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels(level=level)},
-            "roleRef": ref, "subjects": subjects}
+    return {
+        "apiVersion": RBAC_API,
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(level=level)},
+        "roleRef": ref,
+        "subjects": subjects,
+    }
 
 
 def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[Manifest], list[Binding]]:
@@ -103,23 +113,32 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
 
     for ci in sorted(org.ci.values(), key=lambda c: c.id):
         group = names.fill(naming.ci_group, ci=ci.id)
-        for project, env in ci.deploys:
+        for deployed, env in ci.deploys:
             if env != env_id:
                 continue
-            ns = names.namespace(naming, project, env_id)
+            ns = names.namespace(naming, deployed, env_id)
             levels_by_namespace[ns].add("deploy")
             namespaced.append(role_binding(ns, ci_binding_name(ci.id), "deploy", [group_subject(group)]))
             bindings.append(Binding(group, ns, "deploy", role_name("deploy")))
             if ci.service_accounts:
                 sa = ci_service_account(ci.id)
-                namespaced.append({
-                    "apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": sa, "namespace": ns, "labels": labels(ci=ci.id)},
-                    # No long-lived token: the pipeline requests short-lived ones (kubectl create token).
-                    "automountServiceAccountToken": False,
-                })
-                namespaced.append(role_binding(ns, f"{ci_binding_name(ci.id)}-sa", "deploy",
-                                               [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]))
+                namespaced.append(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ServiceAccount",
+                        "metadata": {"name": sa, "namespace": ns, "labels": labels(ci=ci.id)},
+                        # No long-lived token: the pipeline requests short-lived ones (kubectl create token).
+                        "automountServiceAccountToken": False,
+                    }
+                )
+                namespaced.append(
+                    role_binding(
+                        ns,
+                        f"{ci_binding_name(ci.id)}-sa",
+                        "deploy",
+                        [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+                    )
+                )
                 bindings.append(Binding(f"serviceaccount:{ns}:{sa}", ns, "deploy", role_name("deploy")))
 
     for ns, levels in sorted(levels_by_namespace.items()):
@@ -129,25 +148,34 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
     manifests.extend(sorted(namespaced, key=_sort_key))
 
     if org.admin_teams:
-        manifests.append({
-            "apiVersion": RBAC_API, "kind": "ClusterRoleBinding",
-            "metadata": {"name": CLUSTER_ADMIN_BINDING, "labels": labels()},
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [group_subject(naming.admin_group)],
-        })
+        manifests.append(
+            {
+                "apiVersion": RBAC_API,
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": CLUSTER_ADMIN_BINDING, "labels": labels()},
+                "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [group_subject(naming.admin_group)],
+            }
+        )
         bindings.append(Binding(naming.admin_group, None, "cluster-admin", "cluster-admin"))
     if org.monitoring is not None:
-        manifests.append({
-            "apiVersion": RBAC_API, "kind": "ClusterRole",
-            "metadata": {"name": MONITORING_CLUSTER_ROLE, "labels": labels()},
-            "rules": rules_manifest(MONITORING_RULES + org.monitoring.extra_rules),
-        })
-        manifests.append({
-            "apiVersion": RBAC_API, "kind": "ClusterRoleBinding",
-            "metadata": {"name": MONITORING_CLUSTER_ROLE, "labels": labels()},
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": MONITORING_CLUSTER_ROLE},
-            "subjects": [group_subject(naming.monitoring_group)],
-        })
+        manifests.append(
+            {
+                "apiVersion": RBAC_API,
+                "kind": "ClusterRole",
+                "metadata": {"name": MONITORING_CLUSTER_ROLE, "labels": labels()},
+                "rules": rules_manifest(MONITORING_RULES + org.monitoring.extra_rules),
+            }
+        )
+        manifests.append(
+            {
+                "apiVersion": RBAC_API,
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": MONITORING_CLUSTER_ROLE, "labels": labels()},
+                "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": MONITORING_CLUSTER_ROLE},
+                "subjects": [group_subject(naming.monitoring_group)],
+            }
+        )
         bindings.append(Binding(naming.monitoring_group, None, "monitoring", MONITORING_CLUSTER_ROLE))
     return manifests, bindings
 

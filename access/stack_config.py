@@ -16,8 +16,16 @@ from access.model import AuthMode
 from access.yamlio import load_mapping
 
 PROJECT = "eks-access"
-KEYS = {"environment", "configDir", "authMode", "clusterSource", "clusterStack", "awsAuthExists",
-        "deployRoleArn", "awsAuthForce"}
+KEYS = {
+    "environment",
+    "configDir",
+    "authMode",
+    "clusterSource",
+    "clusterStack",
+    "awsAuthExists",
+    "deployRoleArn",
+    "awsAuthForce",
+}
 CLUSTER_SOURCES = ("existing", "stack", "create")
 
 
@@ -64,9 +72,15 @@ def parse(stack: str, config: Mapping[str, Any]) -> StackSettings:
     if deploy_role is not None and (not isinstance(deploy_role, str) or ":role/" not in deploy_role):
         raise err("access:deployRoleArn", f"{deploy_role!r} is not a role ARN")
     return StackSettings(
-        stack=stack, environment=environment.lower(), config_dir=str(config.get("access:configDir", "config")),
-        auth_mode=auth_mode, cluster_source=source, cluster_stack=cluster_stack, aws_auth_exists=aws_auth_exists,
-        deploy_role_arn=deploy_role, region=config.get("aws:region"),
+        stack=stack,
+        environment=environment.lower(),
+        config_dir=str(config.get("access:configDir", "config")),
+        auth_mode=auth_mode,
+        cluster_source=source,
+        cluster_stack=cluster_stack,
+        aws_auth_exists=aws_auth_exists,
+        deploy_role_arn=deploy_role,
+        region=config.get("aws:region"),
     )
 
 
@@ -83,7 +97,7 @@ def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
     label = f"Pulumi.{stack}.yaml"
     path = project_dir / label
     if not path.exists():
-        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+        stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
         raise ConfigError(label, "", f"no such stack file; stacks here: {', '.join(stacks) or 'none'}")
     data = load_mapping(path, label)
     config = data.get("config", {})
@@ -91,7 +105,6 @@ def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
         raise ConfigError(label, "config", "must be a mapping of keys to values")
     out: dict[str, Any] = {}
     for key, value in config.items():
-        if isinstance(value, dict) and "value" in value:  # Pulumi's structured form {value: ...}
-            value = value["value"]
-        out[str(key)] = value
+        # Pulumi's structured form {value: ...} holds the plain value under "value".
+        out[str(key)] = value["value"] if isinstance(value, dict) and "value" in value else value
     return out
