@@ -6,6 +6,7 @@ Used by ``python -m access plan`` and by the tests. The mocks answer like AWS an
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,7 +87,9 @@ class AccessMocks(pulumi_mocks.Mocks):
         if args.typ == "aws:iam/role:Role":
             account = _account_of(state.get("assumeRolePolicy", ""))
             state["arn"] = f"arn:aws:iam::{account}:role{state.get('path', '/')}{state['name']}"
-            state["uniqueId"] = "AROA" + format(abs(hash(state["name"])) % 10**16, "016d")
+            # Stable across processes (hash() is salted): role ids appear in outputs that tests compare.
+            digest = hashlib.sha256(state["name"].encode()).hexdigest().upper()
+            state["uniqueId"] = "AROA" + digest[:17]
         elif args.typ == "aws:iam/group:Group":
             state["arn"] = f"arn:aws:iam::000000000000:group{state.get('path', '/')}{state['name']}"
         elif args.typ == "aws:iam/user:User":
