@@ -14,6 +14,10 @@ from access.model import CiDeployer, Monitoring, RoleSettings
 
 VERSION = "2012-10-17"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks for
+# Services that pass session tags when they assume a role, so their trust must also allow sts:TagSession
+# (EKS Pod Identity: "Create IAM role with trust policy required by EKS Pod Identity", EKS user guide).
+SESSION_TAGGING_SERVICES = frozenset({"pods.eks.amazonaws.com"})
 PolicyDocument = dict[str, Any]
 
 
@@ -23,21 +27,24 @@ def policy_json(document: PolicyDocument) -> str:
 
 
 def policy_size(document: PolicyDocument) -> int:
-    """Characters IAM counts against its limits (whitespace outside strings is not counted)."""
-    return len(policy_json(document))
+    """Characters IAM counts against its size limits: it does not count white space (IAM quotas page)."""
+    return sum(1 for char in policy_json(document) if not char.isspace())
 
 
 def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 
 
-def _conditions(settings: RoleSettings, session_name: bool) -> dict[str, dict[str, str]]:
+def _conditions(settings: RoleSettings, account_users: bool) -> dict[str, dict[str, str]]:
+    """Trust conditions for the account-root statement (``account_users``) or the explicit principals."""
     conditions: dict[str, dict[str, str]] = {}
-    if session_name and settings.session_name_condition:
+    if account_users and settings.session_name_condition:
         # The session name becomes {{SessionName}} in the Kubernetes username: pinning it to the caller's
-        # IAM user name puts the person in every audit-log entry.
+        # IAM user name puts the person in every audit-log entry. Roles have no aws:username, so this
+        # statement also keeps other roles of the account out.
         conditions.setdefault("StringEquals", {})["sts:RoleSessionName"] = "${aws:username}"
-    if settings.external_id is not None and not session_name:
+    if not account_users and settings.external_id is not None:
+        # The confused-deputy guard for principals in other accounts (third parties, SSO accounts).
         conditions.setdefault("StringEquals", {})["sts:ExternalId"] = settings.external_id
     if settings.mfa.required:
         # Bool, not BoolIfExists: in an Allow, IfExists would also let in callers without any MFA context.
@@ -70,7 +77,7 @@ def human_trust_policy(account_id: str, settings: RoleSettings) -> PolicyDocumen
                 "AccountUsersAllowedByGroupPolicy",
                 {"AWS": account_root(account_id)},
                 "sts:AssumeRole",
-                _conditions(settings, session_name=True),
+                _conditions(settings, account_users=True),
             )
         )
     if settings.trusted_principals:
@@ -81,7 +88,7 @@ def human_trust_policy(account_id: str, settings: RoleSettings) -> PolicyDocumen
                 "ExplicitlyTrustedPrincipals",
                 {"AWS": _one_or_sorted(settings.trusted_principals)},
                 "sts:AssumeRole",
-                _conditions(settings, session_name=False),
+                _conditions(settings, account_users=False),
             )
         )
     return {"Version": VERSION, "Statement": statements}
@@ -93,12 +100,16 @@ def monitoring_trust_policy(monitoring: Monitoring) -> PolicyDocument:
         statements.append(
             _statement("MonitoringSystemRoles", {"AWS": _one_or_sorted(monitoring.trusted_roles)}, "sts:AssumeRole")
         )
-    if monitoring.trusted_services:
-        # EKS Pod Identity (pods.eks.amazonaws.com) also needs sts:TagSession.
+    plain = [s for s in monitoring.trusted_services if s not in SESSION_TAGGING_SERVICES]
+    tagging = [s for s in monitoring.trusted_services if s in SESSION_TAGGING_SERVICES]
+    if plain:
+        statements.append(_statement("MonitoringServices", {"Service": _one_or_sorted(plain)}, "sts:AssumeRole"))
+    if tagging:
+        # Only the services that tag their sessions get sts:TagSession; without it Pod Identity cannot assume.
         statements.append(
             _statement(
-                "MonitoringServices",
-                {"Service": _one_or_sorted(monitoring.trusted_services)},
+                "MonitoringSessionTaggingServices",
+                {"Service": _one_or_sorted(tagging)},
                 ["sts:AssumeRole", "sts:TagSession"],
             )
         )
@@ -110,11 +121,14 @@ def ci_trust_policy(account_id: str, ci: CiDeployer) -> PolicyDocument:
         github = ci.github
         provider = github.provider_arn or f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
         if github.environment:
+            # A job that names a deployment environment gets this sub (the branch is not in it); the
+            # environment's own protection rules decide which branches may deploy.
             subject = f"repo:{github.repository}:environment:{github.environment}"
         else:
             subject = f"repo:{github.repository}:ref:refs/heads/{github.branch}"
+        # StringEquals on sub, never StringLike with a wildcard: only this branch or deployment environment.
         conditions = {
-            "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com", f"{GITHUB_OIDC_HOST}:sub": subject}
+            "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subject}
         }
         statement = _statement(
             "GithubActionsOidc", {"Federated": provider}, "sts:AssumeRoleWithWebIdentity", conditions
@@ -128,6 +142,8 @@ def ci_trust_policy(account_id: str, ci: CiDeployer) -> PolicyDocument:
 def assume_roles_policy(role_arns: Iterable[str]) -> PolicyDocument:
     """Inline group policy: sts:AssumeRole on exactly these roles (full ARNs, paths included)."""
     arns = sorted(set(role_arns))
+    if not arns:
+        raise ValueError("an assume-role policy needs at least one role ARN (IAM rejects an empty Resource)")
     return {
         "Version": VERSION,
         "Statement": [
