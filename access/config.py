@@ -69,6 +69,18 @@ TEMPLATE_FIELDS_BY_KEY: dict[str, frozenset[str]] = {
 }
 MIN_SESSION = 3600
 MAX_SESSION = 43200
+# Templates that become Kubernetes groups and usernames, which EKS access entries restrict.
+KUBERNETES_NAME_KEYS: dict[str, str] = {
+    "kubernetes_group": "Kubernetes group",
+    "admin_group": "Kubernetes group",
+    "monitoring_group": "Kubernetes group",
+    "ci_group": "Kubernetes group",
+    "username": "Kubernetes username",
+    "admin_username": "Kubernetes username",
+    "monitoring_username": "Kubernetes username",
+    "ci_username": "Kubernetes username",
+}
+READ_VERBS = frozenset({"get", "list", "watch"})
 
 
 class Node:
@@ -114,11 +126,12 @@ class Node:
             raise self.error(f"must be a non-empty string, found {_describe(self.value)}")
         return self.value
 
-    def integer(self, low: int, high: int) -> int:
+    def integer(self, low: int, high: int, why: str = "") -> int:
+        """A whole number in ``low..high``; ``why`` completes the out-of-range message (unit, whose limit)."""
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             raise self.error(f"must be a whole number, found {_describe(self.value)}")
         if not low <= self.value <= high:
-            raise self.error(f"{self.value} is outside {low}..{high}")
+            raise self.error(f"{self.value} is outside {low}..{high}{why}")
         return self.value
 
     def boolean(self) -> bool:
@@ -276,13 +289,16 @@ class Loader:
         values: dict[str, str] = {}
         for key, child in node.mapping(fields.keys()).items():
             template = child.string()
+            syntax = names.template_syntax_problem(template)
+            if syntax:
+                raise child.error(syntax)
             allowed = TEMPLATE_FIELDS_BY_KEY[key]
             unknown = names.template_fields(template) - allowed
             if unknown:
                 usable = ", ".join("{" + f + "}" for f in sorted(allowed)) or "no placeholders"
                 raise child.error(
                     f"placeholder {{{sorted(unknown)[0]}}} cannot be used in {key}; it takes {usable} "
-                    "(EKS tokens such as {{SessionName}} pass through)"
+                    "(the EKS token {{SessionName}} passes through)"
                 )
             values[key] = template
         naming = Naming(**values)
@@ -298,6 +314,15 @@ class Loader:
                 "use {level} in both naming.role and naming.kubernetes_group or in neither: "
                 "each role must map to a Kubernetes group of its own"
             )
+        # A literal prefix such as "system:" or a missing ':' before {{SessionName}} is wrong whatever the ids;
+        # problems that come from an id are reported where the id is used (_check_derived_names).
+        for key, what in KUBERNETES_NAME_KEYS.items():
+            template = getattr(naming, key)
+            problem = names.access_entry_name_problem(template, what)
+            if what == "Kubernetes group":
+                problem = names.human_group_problem(template) or problem
+            if problem:
+                raise node.child(key, template).error(problem)
         if not names.IAM_PATH_RE.match(naming.group_path):
             raise node.child("group_path", naming.group_path).error("IAM path must start and end with '/'")
         return naming
@@ -326,9 +351,10 @@ class Loader:
                 raise m["path"].error(f"IAM path {path!r} must start and end with '/', e.g. /teams/")
             settings = replace(settings, path=path)
         if "max_session_duration" in m:
-            settings = replace(
-                settings, max_session_duration=m["max_session_duration"].integer(MIN_SESSION, MAX_SESSION)
+            duration = m["max_session_duration"].integer(
+                MIN_SESSION, MAX_SESSION, " seconds: IAM allows a role's maximum session to be 1 to 12 hours"
             )
+            settings = replace(settings, max_session_duration=duration)
         if "permissions_boundary" in m:
             arn = m["permissions_boundary"].string()
             if not arn.startswith("arn:aws") or ":policy/" not in arn:
@@ -340,11 +366,16 @@ class Loader:
             settings = replace(settings, trust_account_root=m["trust_account_root"].boolean())
         if "mfa" in m:
             mfa = m["mfa"].mapping({"required", "max_age_seconds"})
+            default_mfa = Mfa()
             settings = replace(
                 settings,
                 mfa=Mfa(
-                    required=mfa["required"].boolean() if "required" in mfa else False,
-                    max_age_seconds=mfa["max_age_seconds"].integer(1, 129600) if "max_age_seconds" in mfa else 86400,
+                    required=mfa["required"].boolean() if "required" in mfa else default_mfa.required,
+                    max_age_seconds=(
+                        mfa["max_age_seconds"].integer(1, 129600, " seconds")
+                        if "max_age_seconds" in mfa
+                        else default_mfa.max_age_seconds
+                    ),
                 ),
             )
         if "trusted_principals" in m:
@@ -641,23 +672,29 @@ class Loader:
             raise node.error("monitoring needs trusted_roles or trusted_services (who runs the monitoring system)")
         extra: tuple[PolicyRule, ...] = ()
         if "extra_rules" in m:
-            extra = self._rules(m["extra_rules"], allow_escalation=False, cluster_scope=True)
-            for i, rule in enumerate(extra):
-                bad = sorted(set(rule.resources) & MONITORING_FORBIDDEN)
-                if bad:
-                    raise (
-                        m["extra_rules"]
-                        .child(i, None)
-                        .error(f"monitoring is read-only and may not have {', '.join(bad)}")
-                    )
-                writes = sorted(set(rule.verbs) - {"get", "list", "watch"})
-                if writes:
-                    raise (
-                        m["extra_rules"]
-                        .child(i, None)
-                        .error(f"monitoring is read-only; verbs {', '.join(writes)} are not allowed")
-                    )
+            # Checked against monitoring's own limits below (there is no allow_escalation for monitoring).
+            extra = self._rules(m["extra_rules"], allow_escalation=True, cluster_scope=True)
+            for rnode in m["extra_rules"].items():
+                self._read_only_rule(rnode.mapping())
         return Monitoring(trusted_roles=roles, trusted_services=tuple(sorted(services)), extra_rules=extra)
+
+    @staticmethod
+    def _read_only_rule(rule: dict[str, Node]) -> None:
+        """Monitoring is bound cluster-wide: reads only, nothing that reveals secrets or reaches a shell."""
+        for rnode in rule["resources"].items():
+            if rnode.value in MONITORING_FORBIDDEN:
+                raise rnode.error(
+                    f"monitoring may not have {rnode.value!r}: bound cluster-wide, it would reveal secrets or "
+                    "reach a shell in every namespace"
+                )
+        for vnode in rule["verbs"].items():
+            if vnode.value not in READ_VERBS:
+                raise vnode.error(
+                    f"monitoring is read-only: verb {vnode.value!r} is not allowed (only get, list, watch)"
+                )
+        for gnode in rule["api_groups"].items():
+            if gnode.value == "*":
+                raise gnode.error("monitoring may not use API group '*'; name the API groups it reads")
 
     def _ci(self, node: Node, projects: dict[str, Project]) -> dict[str, CiDeployer]:
         out: dict[str, CiDeployer] = {}
@@ -748,10 +785,10 @@ class Loader:
         role_names: dict[tuple[str, str], tuple[str, str]] = {}  # (account, lower name) -> (name, what)
         namespaces: dict[str, tuple[str, str]] = {}
 
-        def claim_role(account: str, name: str, what: str, node: Node) -> None:
+        def claim_role(account: str, name: str, what: str, node: Node, template_key: str = "role") -> None:
             problem = names.iam_name_problem(name, names.ROLE_NAME_MAX, "role name")
             if problem:
-                raise node.error(f"{problem}; shorten the ids or the naming.role template")
+                raise node.error(f"{problem}; shorten the ids or the naming.{template_key} template")
             key = (account, name.lower())
             if key in role_names and role_names[key][1] != what:
                 raise node.error(
@@ -782,32 +819,39 @@ class Loader:
             claim_role(account, name, f"{grant.project}/{grant.environment}/{grant.level}", gnode)
             kgroup = names.kubernetes_group(naming, grant.project, grant.environment, grant.level)
             username = names.kubernetes_username(naming, grant.project, grant.environment, grant.level)
-            for value, what in ((kgroup, "Kubernetes group"), (username, "Kubernetes username")):
-                problem = names.human_group_problem(value) or names.access_entry_name_problem(value, what)
+            for value, template_key in ((kgroup, "kubernetes_group"), (username, "username")):
+                problem = names.access_entry_name_problem(value, KUBERNETES_NAME_KEYS[template_key])
+                if template_key == "kubernetes_group":
+                    problem = names.human_group_problem(value) or problem
                 if problem:
-                    raise gnode.error(f"{problem}; fix naming in settings.yaml")
+                    raise gnode.error(f"{problem}; rename the project or change naming.{template_key} in settings.yaml")
 
         for environment in org.environments.values():
             enode = env_nodes[environment.id]
             eid, account = environment.id, environment.account
             if org.admin_teams:
-                claim_role(account, names.fill(naming.admin_role, env=eid), f"{eid} cluster admins", enode)
+                claim_role(
+                    account, names.fill(naming.admin_role, env=eid), f"{eid} cluster admins", enode, "admin_role"
+                )
             if org.monitoring is not None:
-                claim_role(account, names.fill(naming.monitoring_role, env=eid), f"{eid} monitoring", enode)
+                claim_role(
+                    account, names.fill(naming.monitoring_role, env=eid), f"{eid} monitoring", enode, "monitoring_role"
+                )
             for ci in org.ci.values():
                 if any(e == eid for _, e in ci.deploys):
                     cnode = access["ci"].child(ci.id, None)
-                    claim_role(account, names.fill(naming.ci_role, ci=ci.id, env=eid), f"CI {ci.id} in {eid}", cnode)
+                    claim_role(
+                        account, names.fill(naming.ci_role, ci=ci.id, env=eid), f"CI {ci.id} in {eid}", cnode, "ci_role"
+                    )
                     group = names.fill(naming.ci_group, ci=ci.id)
-                    problem = names.human_group_problem(group) or names.access_entry_name_problem(
-                        group, "Kubernetes group"
+                    username = names.fill(naming.ci_username, ci=ci.id)
+                    problem = (
+                        names.human_group_problem(group)
+                        or names.access_entry_name_problem(group, "Kubernetes group")
+                        or names.access_entry_name_problem(username, "Kubernetes username")
                     )
                     if problem:
-                        raise cnode.error(problem)
-        for value, what in ((naming.admin_group, "admin_group"), (naming.monitoring_group, "monitoring_group")):
-            problem = names.human_group_problem(value) or names.access_entry_name_problem(value, "Kubernetes group")
-            if problem:
-                raise Node(org.files["settings.yaml"], f"naming.{what}", value).error(problem)
+                        raise cnode.error(f"{problem}; rename the CI deployer or change naming in settings.yaml")
 
         group_names: dict[tuple[str, str], str] = {}
         for team in org.teams.values():

@@ -46,6 +46,19 @@ def fill(template: str, **fields: str) -> str:
     return _PLACEHOLDER_RE.sub(substitute, template)
 
 
+_TOKEN_RE = re.compile(r"\{\{[^{}]*\}\}")
+
+
+def template_syntax_problem(template: str) -> str | None:
+    """Stray braces or an EKS token other than ``{{SessionName}}`` (a typo would be kept literally)."""
+    for token in _TOKEN_RE.findall(template):
+        if token != SESSION_NAME:
+            return f"unknown token {token}; the only EKS token eks-access uses is {SESSION_NAME}"
+    if "{" in _PLACEHOLDER_RE.sub("", template) or "}" in _PLACEHOLDER_RE.sub("", template):
+        return "unbalanced '{' or '}'; write placeholders as {project} and the EKS token as {{SessionName}}"
+    return None
+
+
 def template_fields(template: str) -> set[str]:
     """The ``{field}`` placeholders a template uses (EKS ``{{tokens}}`` excluded)."""
     return {m.group(1) for m in _PLACEHOLDER_RE.finditer(template) if m.group(1) is not None}
