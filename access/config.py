@@ -206,6 +206,13 @@ class Loader:
     def __init__(self, config_dir: Path, label: str | None = None) -> None:
         self.dir = config_dir
         self.label = label if label is not None else str(config_dir)
+        self.role_refs: list[tuple[str, Node]] = []  # role ARNs the config names, checked against derived names
+
+    def _arn(self, node: Node, kinds: tuple[str, ...]) -> str:
+        arn = _arn(node, kinds)
+        if ":role/" in arn:
+            self.role_refs.append((arn, node))
+        return arn
 
     def file_label(self, name: str) -> str:
         return f"{self.label}/{name}"
@@ -381,7 +388,9 @@ class Loader:
         if "trusted_principals" in m:
             settings = replace(
                 settings,
-                trusted_principals=tuple(_arn(n, ("role", "user", "root")) for n in m["trusted_principals"].items()),
+                trusted_principals=tuple(
+                    self._arn(n, ("role", "user", "root")) for n in m["trusted_principals"].items()
+                ),
             )
         if "external_id" in m:
             external_id = m["external_id"].string()
@@ -464,7 +473,7 @@ class Loader:
             seen_arns: dict[str, str] = {}
             for rnode in m["node_roles"].items() if "node_roles" in m else []:
                 r = rnode.mapping({"arn", "type"}, required=("arn",))
-                arn = _arn(r["arn"], ("role",))
+                arn = self._arn(r["arn"], ("role",))
                 key = names.strip_role_path(arn).lower()
                 if key in seen_arns:
                     raise r["arn"].error(f"node role {arn!r} is listed twice (also {seen_arns[key]!r})")
@@ -475,8 +484,8 @@ class Loader:
                 except ValueError:
                     raise r["type"].error(f"unknown node type {kind!r}; expected ec2, windows or fargate") from None
                 node_roles.append(NodeRole(arn=arn, type=node_type))
-            keep = tuple(_arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
-            break_glass = _arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
+            keep = tuple(self._arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
+            break_glass = self._arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
             out[cid] = Cluster(
                 id=cid,
                 name=name,
@@ -656,12 +665,12 @@ class Loader:
             if "teams" in m
             else ()
         )
-        break_glass = _arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
+        break_glass = self._arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
         return admin_teams, break_glass
 
     def _monitoring(self, node: Node) -> Monitoring:
         m = node.mapping({"trusted_roles", "trusted_services", "extra_rules"})
-        roles = tuple(_arn(n, ("role",)) for n in m["trusted_roles"].items()) if "trusted_roles" in m else ()
+        roles = tuple(self._arn(n, ("role",)) for n in m["trusted_roles"].items()) if "trusted_roles" in m else ()
         services: list[str] = []
         for n in m["trusted_services"].items() if "trusted_services" in m else []:
             service = n.string()
@@ -706,7 +715,7 @@ class Loader:
                 raise m["cluster_role_binding"].error(
                     "CI deployers are bound per namespace only; a ClusterRoleBinding would reach every namespace"
                 )
-            trusted = _arn(m["trusted_role"], ("role",)) if "trusted_role" in m else None
+            trusted = self._arn(m["trusted_role"], ("role",)) if "trusted_role" in m else None
             github = None
             if "github" in m:
                 g = m["github"].mapping(
@@ -757,7 +766,7 @@ class Loader:
             entries = []
             for unode in cnode.items():
                 u = unode.mapping({"userarn", "username", "groups"}, required=("userarn", "username", "groups"))
-                arn = _arn(u["userarn"], ("user",))
+                arn = self._arn(u["userarn"], ("user",))
                 username = u["username"].string()
                 groups = tuple(n.string() for n in u["groups"].strings())
                 for i, group in enumerate(groups):
@@ -852,6 +861,21 @@ class Loader:
                     )
                     if problem:
                         raise cnode.error(f"{problem}; rename the CI deployer or change naming in settings.yaml")
+
+        # IAM role names are unique per account whatever the path, and aws-auth compares ARNs without the path:
+        # a role named in config (node, break-glass, trusted...) may not share a name with a role we create.
+        account_by_number = {a.account_id: a.id for a in org.accounts.values()}
+        for arn, node in self.role_refs:
+            match = names.ARN_RE.match(arn)
+            if match is None or match.group(3) not in account_by_number:
+                continue
+            key = (account_by_number[match.group(3)], match.group(5).rsplit("/", 1)[-1].lower())
+            if key in role_names:
+                name, what = role_names[key]
+                raise node.error(
+                    f"{arn!r} has the name of the role eks-access creates for {what} ({name!r}); IAM role names "
+                    "are unique per account whatever the path, and aws-auth compares ARNs without it: rename one"
+                )
 
         group_names: dict[tuple[str, str], str] = {}
         for team in org.teams.values():
