@@ -12,7 +12,7 @@ from typing import Any
 
 from access import iam, names, rbac
 from access.errors import ConfigError
-from access.model import AccessLevel, AuthMode, NodeRole, NodeType, Organisation
+from access.model import ACCESS_ENTRIES_PER_CLUSTER, AccessLevel, AuthMode, NodeRole, NodeType, Organisation
 
 MANAGED_BY = "eks-access"
 
@@ -210,11 +210,7 @@ def plan_environment(
             users_to_create = sorted(user for user, _ in by_user.values())
 
     map_roles = build_map_roles(org, env_id, roles) if auth_mode.writes_config_map else []
-    map_users = (
-        [MapEntry(u.user_arn, u.username, u.groups, "user") for u in org.map_users.get(env.cluster, ())]
-        if auth_mode.writes_config_map
-        else []
-    )
+    map_users = build_map_users(org, env_id) if auth_mode.writes_config_map else []
     access_entries = build_access_entries(org, env_id, roles) if auth_mode.writes_access_entries else []
 
     manifests, bindings = rbac.build(org, env_id, roles)
@@ -392,11 +388,11 @@ def build_map_roles(org: Organisation, env_id: str, roles: list[RolePlan]) -> li
                 "break-glass",
             )
         )
-    check_unique_arns(org, entries)
+    check_unique_arns(org, entries, f"clusters.{cluster.id}")
     return entries
 
 
-def check_unique_arns(org: Organisation, entries: list[MapEntry]) -> None:
+def check_unique_arns(org: Organisation, entries: list[MapEntry], where: str = "clusters") -> None:
     """The authenticator compares ARNs lower-cased and without path; the last duplicate would silently win."""
     seen: dict[str, MapEntry] = {}
     for entry in entries:
@@ -404,14 +400,40 @@ def check_unique_arns(org: Organisation, entries: list[MapEntry]) -> None:
         if key in seen:
             raise ConfigError(
                 org.files["environments.yaml"],
-                "clusters",
+                where,
                 f"aws-auth would map {entry.arn!r} twice ({seen[key].source} and {entry.source}); "
                 "role ARNs are compared without path and ignoring case, so one would silently win",
             )
         seen[key] = entry
 
 
+def build_map_users(org: Organisation, env_id: str) -> list[MapEntry]:
+    """aws-auth mapUsers (discouraged: long-lived user keys; kept for setups that still need it)."""
+    cluster = org.environments[env_id].cluster
+    entries = [MapEntry(u.user_arn, u.username, u.groups, "user") for u in org.map_users.get(cluster, ())]
+    seen: dict[str, MapEntry] = {}
+    for entry in entries:
+        if entry.username.startswith("system:"):
+            raise ConfigError(
+                org.files["access.yaml"],
+                f"map_users.{cluster}",
+                f"username {entry.username!r} of {entry.arn!r} is a system: name; people may not pose as nodes "
+                "or Kubernetes components",
+            )
+        key = entry.arn.lower()
+        if key in seen:
+            raise ConfigError(
+                org.files["access.yaml"],
+                f"map_users.{cluster}",
+                f"aws-auth would map user {entry.arn!r} twice; ARNs are compared ignoring case, so one would "
+                "silently win",
+            )
+        seen[key] = entry
+    return entries
+
+
 def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) -> list[AccessEntryPlan]:
+    """One EKS access entry per principal: nodes (typed, nothing else), this stack's roles, break-glass."""
     cluster = org.clusters[org.environments[env_id].cluster]
     entries = [
         AccessEntryPlan(
@@ -425,11 +447,6 @@ def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) 
         for n in cluster.node_roles
     ]
     for role in roles:
-        named = [(role.username, "Kubernetes username"), *((g, "Kubernetes group") for g in role.kubernetes_groups)]
-        for value, what in named:
-            problem = names.access_entry_name_problem(value, what)
-            if problem:
-                raise ConfigError(org.files["settings.yaml"], "naming", f"{problem} (access entry for {role.name})")
         entries.append(
             AccessEntryPlan(
                 key=role.key,
@@ -452,15 +469,85 @@ def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) 
                 policies=(AccessPolicyPlan(CLUSTER_ADMIN_POLICY, "cluster"),),
             )
         )
+    validate_access_entries(org, cluster.id, entries)
+    return entries
+
+
+ACCESS_POLICY_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
+NODE_ENTRY_TYPES = frozenset(ACCESS_ENTRY_TYPES.values())
+
+
+def validate_access_entries(org: Organisation, cluster_id: str, entries: list[AccessEntryPlan]) -> None:
+    """EKS's CreateAccessEntry/AssociateAccessPolicy rules, checked before any API call (EKS would reject
+    these half-way through an update, leaving some entries created and others not)."""
+    cluster = org.clusters[cluster_id]
+    account_id = org.accounts[cluster.account].account_id
+    environments_file = org.files["environments.yaml"]
+    where = f"clusters.{cluster_id}"
+    if len(entries) > ACCESS_ENTRIES_PER_CLUSTER:
+        raise ConfigError(
+            environments_file,
+            where,
+            f"cluster {cluster.name!r} would need {len(entries)} access entries; EKS allows "
+            f"{ACCESS_ENTRIES_PER_CLUSTER} per cluster: split projects across clusters",
+        )
     seen: dict[str, str] = {}
     for entry in entries:
+        match = names.ARN_RE.match(entry.principal_arn)
+        kind = match.group(4) if match and match.group(2) == "iam" else None
+        if entry.type in NODE_ENTRY_TYPES:
+            if entry.username is not None or entry.kubernetes_groups or entry.policies:
+                raise ConfigError(
+                    environments_file,
+                    f"{where}.node_roles",
+                    f"node access entry {entry.key} ({entry.type}) may not carry a username, groups or policies; "
+                    "EKS assigns them",
+                )
+            if kind != "role" or match is None or match.group(3) != account_id:
+                raise ConfigError(
+                    environments_file,
+                    f"{where}.node_roles",
+                    f"node role {entry.principal_arn!r} must be an IAM role in the cluster's account {account_id} "
+                    f"for a {entry.type} access entry",
+                )
+        elif entry.type == "STANDARD":
+            if kind not in ("role", "user"):
+                raise ConfigError(
+                    environments_file,
+                    where,
+                    f"access entry principal {entry.principal_arn!r} must be an IAM role or user ARN "
+                    "(not an STS session or a group)",
+                )
+            named = [(entry.username, "Kubernetes username")] if entry.username is not None else []
+            named += [(group, "Kubernetes group") for group in entry.kubernetes_groups]
+            for value, what in named:
+                problem = names.access_entry_name_problem(value, what)
+                if problem:
+                    raise ConfigError(
+                        org.files["settings.yaml"], "naming", f"{problem} (access entry {entry.key} in {cluster.name})"
+                    )
+            for policy in entry.policies:
+                if not policy.policy_arn.startswith(ACCESS_POLICY_PREFIX):
+                    raise ConfigError(
+                        environments_file, where, f"{policy.policy_arn!r} is not an EKS access policy ARN"
+                    )
+                if policy.scope not in ("cluster", "namespace") or (policy.scope == "namespace") != bool(
+                    policy.namespaces
+                ):
+                    raise ConfigError(
+                        environments_file,
+                        where,
+                        f"access policy scope {policy.scope!r} of entry {entry.key}: use cluster, or namespace "
+                        "with at least one namespace",
+                    )
+        else:
+            raise ConfigError(environments_file, where, f"unknown access entry type {entry.type!r} ({entry.key})")
         key = entry.principal_arn.lower()
         if key in seen:
             raise ConfigError(
-                org.files["environments.yaml"],
-                f"clusters.{cluster.id}",
+                environments_file,
+                where,
                 f"two access entries for principal {entry.principal_arn!r} "
                 f"({seen[key]} and {entry.key}); EKS allows one entry per principal",
             )
         seen[key] = entry.key
-    return entries
