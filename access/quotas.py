@@ -21,29 +21,30 @@ from access.model import (
     MAX_TRUST_POLICY_CHARS,
     Organisation,
 )
-from access.plan import RolePlan, account_team_groups, build_group_policies, build_roles
+from access.plan import RoleKind, RolePlan, account_team_groups, build_group_policies, build_roles
 
 
 def preflight(org: Organisation) -> None:
     """Raise ConfigError for the first limit the organisation would exceed."""
     roles_by_env = {env: build_roles(org, env) for env in sorted(org.environments)}
-    _users_per_group_limit(org)
+    _groups_per_user(org)
     for account in sorted(org.accounts.values(), key=lambda a: a.id):
         envs = [e for e in sorted(org.environments) if org.environments[e].account == account.id]
         quota_node = Node(org.files["environments.yaml"], f"accounts.{account.id}.quotas", None)
+        where = f"account {account.id} ({account.account_id})"
         role_count = sum(len(roles_by_env[e]) for e in envs)
         if role_count > account.quotas.roles_per_account:
             raise quota_node.child("roles_per_account", None).error(
-                f"account {account.id} ({account.account_id}) needs {role_count} IAM roles across "
-                f"{', '.join(envs)}; the quota is {account.quotas.roles_per_account}: raise 'IAM roles per account' "
-                f"to at least {role_count} (max {MAX_ROLES_PER_ACCOUNT}) and declare it here"
+                f"{where} needs {role_count} IAM roles across {', '.join(envs)}; the quota is "
+                f"{account.quotas.roles_per_account}: "
+                + _raise_or_split("IAM roles per account", role_count, MAX_ROLES_PER_ACCOUNT, "environments")
             )
         group_count = len(account_team_groups(org, account.id))
         if group_count > account.quotas.groups_per_account:
             raise quota_node.child("groups_per_account", None).error(
-                f"account {account.id} ({account.account_id}) needs {group_count} IAM groups (one per team); the "
-                f"quota is {account.quotas.groups_per_account}: raise 'IAM groups per account' to at least "
-                f"{group_count} (max {MAX_GROUPS_PER_ACCOUNT}) and declare it here"
+                f"{where} needs {group_count} IAM groups (one per team); the quota is "
+                f"{account.quotas.groups_per_account}: "
+                + _raise_or_split("IAM groups per account", group_count, MAX_GROUPS_PER_ACCOUNT, "teams")
             )
         _group_policy_sizes(org, envs, roles_by_env)
         for env in envs:
@@ -52,12 +53,17 @@ def preflight(org: Organisation) -> None:
     _access_entries_per_cluster(org, roles_by_env)
 
 
-def _users_per_group_limit(org: Organisation) -> None:
-    """A user may be in at most 10 IAM groups (not adjustable); groups are per team and account."""
+def _raise_or_split(quota: str, needed: int, ceiling: int, what: str) -> str:
+    if needed > ceiling:
+        return f"that is more than the {ceiling} AWS allows at most: split the {what} across accounts"
+    return f"raise '{quota}' to at least {needed} (max {ceiling}) and declare it here"
+
+
+def _groups_per_user(org: Organisation) -> None:
+    """A user may be in at most 10 IAM groups (not adjustable); eks-access makes one per team and account."""
     for account in sorted(org.accounts):
-        teams = account_team_groups(org, account)
         by_user: dict[str, list[str]] = defaultdict(list)
-        for team in teams:
+        for team in account_team_groups(org, account):
             for user in org.teams[team].members:
                 by_user[user.lower()].append(team)
         for user_key, user_teams in sorted(by_user.items()):
@@ -83,30 +89,45 @@ def _group_policy_sizes(org: Organisation, envs: list[str], roles_by_env: dict[s
             size = iam.policy_size(policy.document)
             totals[policy.team] += size
             parts[policy.team].append(f"{policy.policy_name}={size}")
+    granted_teams = {g.team for g in org.grants}
     for team, total in sorted(totals.items()):
         if total > GROUP_INLINE_POLICY_CHARS:
             raise ConfigError(
                 org.files["access.yaml"],
-                f"grants.{team}",
+                f"grants.{team}" if team in granted_teams else "cluster_admins.teams",
                 f"IAM group {names.iam_group_name(org.naming, team)!r} would carry {total} characters of inline "
-                f"policy ({', '.join(parts[team])}); IAM allows {GROUP_INLINE_POLICY_CHARS} per group: split the "
-                "team or shorten role paths and names",
+                f"policy ({', '.join(parts[team])}); IAM allows {GROUP_INLINE_POLICY_CHARS} per group and this "
+                "cannot be raised: split the team or shorten role paths and names",
             )
 
 
 def _trust_policy_size(org: Organisation, limit: int, account: str, role: RolePlan) -> None:
     size = iam.policy_size(role.trust_policy)
-    if size > limit:
-        raise ConfigError(
-            org.files["settings.yaml"],
-            "roles.trusted_principals",
-            f"trust policy of role {role.name!r} is {size} characters; the account {account} quota is {limit}: "
-            f"trust fewer principals, or raise 'Role trust policy length' (max {MAX_TRUST_POLICY_CHARS}) and "
-            f"declare accounts.{account}.quotas.role_trust_policy_chars",
+    if size <= limit:
+        return
+    # Name the config that makes this trust policy long.
+    if role.kind == RoleKind.MONITORING:
+        file, path, fewer = "access.yaml", "monitoring", "trust fewer monitoring roles or services"
+    elif role.kind == RoleKind.CI:
+        file, path, fewer = "access.yaml", f"ci.{role.key.split('/', 1)[1]}", "shorten the CI trust"
+    else:
+        file, path, fewer = "settings.yaml", "roles.trusted_principals", "trust fewer principals"
+    if size > MAX_TRUST_POLICY_CHARS:
+        fix = f"{fewer}; AWS allows at most {MAX_TRUST_POLICY_CHARS}"
+    else:
+        fix = (
+            f"{fewer}, or raise 'Role trust policy length' to at least {size} (max {MAX_TRUST_POLICY_CHARS}) "
+            f"and declare accounts.{account}.quotas.role_trust_policy_chars"
         )
+    raise ConfigError(
+        org.files[file],
+        path,
+        f"trust policy of role {role.name!r} is {size} characters; the account {account} quota is {limit}: {fix}",
+    )
 
 
 def _access_entries_per_cluster(org: Organisation, roles_by_env: dict[str, list[RolePlan]]) -> None:
+    """Every environment on a cluster adds its roles; node roles and break-glass count once per cluster."""
     per_cluster: dict[str, int] = defaultdict(int)
     for env_id, roles in roles_by_env.items():
         per_cluster[org.environments[env_id].cluster] += len(roles)
