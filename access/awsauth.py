@@ -3,6 +3,13 @@
 One YAML error in mapRoles makes EKS drop the whole key, node roles included, so the text is produced
 by a YAML serializer, parsed back the way aws-iam-authenticator reads it, and compared before use.
 Live entries this stack does not know are never dropped silently.
+
+How aws-iam-authenticator reads the map (pkg/mapper/configmap ``ParseMap``): YAML is converted to JSON
+and decoded into a list of ``{rolearn|sso, username, groups}`` (``{userarn, username, groups}`` for
+mapUsers) with Go's ``encoding/json``, so keys match case-insensitively; entries are keyed by the
+lower-cased ARN and the last duplicate wins; a ``rolearn`` is compared with the caller's ARN without
+its IAM path. :func:`parse` follows those rules, and refuses (fails closed) wherever the authenticator
+would drop or misread entries.
 """
 
 from __future__ import annotations
@@ -10,15 +17,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
+from access import names
 from access.plan import MapEntry
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"
 OWNER_ANNOTATION = "eks-access/owner"
 MANAGED_ANNOTATION = "eks-access/managed-arns"  # ARNs this stack wrote last time (lower-cased, JSON list)
+ROLES_KEY = "mapRoles"
+USERS_KEY = "mapUsers"
+ROLE_ARN_KEY = "rolearn"
+USER_ARN_KEY = "userarn"
+LIVE = "live"  # MapEntry.source of an entry read from the cluster
 
 
 class AwsAuthError(Exception):
@@ -28,9 +42,17 @@ class AwsAuthError(Exception):
 @dataclass(frozen=True)
 class MergedAwsAuth:
     map_roles: str
-    map_users: str | None
+    map_users: str | None  # None: this stack does not write mapUsers (the live key, if any, is left alone)
     annotations: dict[str, str]
     kept: tuple[str, ...]  # live role ARNs carried over because config says keep
+
+    @property
+    def data(self) -> dict[str, str]:
+        """The ``data`` keys this stack writes; other keys (mapAccounts, ...) stay untouched under server-side apply."""
+        out = {ROLES_KEY: self.map_roles}
+        if self.map_users is not None:
+            out[USERS_KEY] = self.map_users
+        return out
 
 
 class _Dumper(yaml.SafeDumper):
@@ -40,53 +62,108 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _entry_dict(entry: MapEntry, arn_key: str) -> dict[str, object]:
-    return {arn_key: entry.arn, "username": entry.username, "groups": list(entry.groups)}
+def authenticator_key(arn: str) -> str:
+    """What the authenticator compares: the ARN lower-cased, and for roles without the IAM path."""
+    return names.strip_role_path(arn).lower()
 
 
-def render(entries: Iterable[MapEntry], arn_key: str = "rolearn") -> str:
-    """Serialize entries for aws-auth and prove the authenticator reads back exactly these entries."""
+def render(entries: Iterable[MapEntry], arn_key: str = ROLE_ARN_KEY) -> str:
+    """Serialize entries for aws-auth and prove the authenticator reads back exactly these entries.
+
+    Refuses duplicate ARNs (compared as the authenticator does), which would make one entry silently win.
+    """
     items = list(entries)
+    seen: dict[str, MapEntry] = {}
+    for entry in items:
+        key = authenticator_key(entry.arn)
+        if key in seen:
+            raise AwsAuthError(
+                f"aws-auth would map {entry.arn!r} twice ({seen[key].source} and {entry.source}); ARNs are "
+                "compared without path and ignoring case, so one entry would silently win"
+            )
+        seen[key] = entry
+        if not entry.username:
+            raise AwsAuthError(f"aws-auth entry {entry.arn!r} has no username")
     text = yaml.dump(
-        [_entry_dict(e, arn_key) for e in items],
+        [{arn_key: e.arn, "username": e.username, "groups": list(e.groups)} for e in items],
         Dumper=_Dumper,
         default_flow_style=False,
         sort_keys=False,
         allow_unicode=False,
         width=1000,
     )
-    parsed = parse(text, arn_key)
+    parsed = [(e.arn, e.username, e.groups) for e in parse(text, arn_key)]
     expected = [(e.arn, e.username, tuple(e.groups)) for e in items]
     if parsed != expected:  # pragma: no cover - a serializer bug would be caught here, never shipped
         raise AwsAuthError(f"rendered {arn_key} entries do not parse back to the plan; refusing to write aws-auth")
     return text
 
 
-def parse(text: str | None, arn_key: str = "rolearn") -> list[tuple[str, str, tuple[str, ...]]]:
-    """Read mapRoles/mapUsers as aws-iam-authenticator does: a YAML list of {rolearn, username, groups}."""
+def _field(item: Mapping[str, Any], name: str) -> tuple[bool, Any]:
+    """Go's encoding/json field matching: the exact key first, else any key equal ignoring case (last wins)."""
+    if name in item:
+        return True, item[name]
+    found: tuple[bool, Any] = (False, None)
+    for key, value in item.items():
+        if isinstance(key, str) and key.lower() == name:
+            found = (True, value)
+    return found
+
+
+def parse(text: str | None, arn_key: str = ROLE_ARN_KEY) -> list[MapEntry]:
+    """Read mapRoles/mapUsers as aws-iam-authenticator does: a YAML list of {rolearn, username, groups}.
+
+    SSO entries (``sso: {permissionSetName, accountID}``) come back with the ARN pattern the
+    authenticator matches, ``arn:aws:iam::<account>:role/AWSReservedSSO_<set>_*``.
+    Raises AwsAuthError for anything the authenticator would drop or misread.
+    """
+    what = USERS_KEY if arn_key == USER_ARN_KEY else ROLES_KEY
     if text is None or not text.strip():
         return []
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise AwsAuthError(
-            f"live aws-auth {arn_key} entries are not valid YAML ({str(exc).splitlines()[0]}); "
-            "EKS ignores the whole key in this state: fix it by hand before eks-access writes it"
+            f"live aws-auth {what} is not valid YAML ({str(exc).splitlines()[0]}); EKS ignores the whole key "
+            "in this state: fix it by hand (kubectl edit -n kube-system configmap/aws-auth) before eks-access writes it"
         ) from None
     if data is None:
         return []
     if not isinstance(data, list):
-        raise AwsAuthError(f"live aws-auth {arn_key} is not a YAML list; fix it by hand before eks-access writes it")
-    out = []
+        raise AwsAuthError(f"live aws-auth {what} is not a YAML list; fix it by hand before eks-access writes it")
+    out: list[MapEntry] = []
     for i, item in enumerate(data):
-        if not isinstance(item, dict) or not isinstance(item.get(arn_key), str):
-            raise AwsAuthError(f"live aws-auth {arn_key} entry {i} has no {arn_key}; fix it by hand first")
-        groups = item.get("groups") or []
+        if not isinstance(item, dict):
+            raise AwsAuthError(f"live aws-auth {what} entry {i} is not a mapping; fix it by hand first")
+        has_arn, arn = _field(item, arn_key)
+        has_sso, sso = _field(item, "sso") if arn_key == ROLE_ARN_KEY else (False, None)
+        if has_sso and not has_arn:
+            arn = _sso_pattern(sso, what, i)
+        elif not has_arn or not isinstance(arn, str) or not arn or has_sso:
+            raise AwsAuthError(
+                f"live aws-auth {what} entry {i} needs exactly one {arn_key}"
+                f"{' or sso' if arn_key == ROLE_ARN_KEY else ''}; fix it by hand first"
+            )
+        _, username = _field(item, "username")
+        _, groups = _field(item, "groups")
+        groups = [] if groups is None else groups
+        if username is not None and not isinstance(username, str):
+            raise AwsAuthError(f"live aws-auth {what} entry {arn} has a username that is not a string")
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise AwsAuthError(f"live aws-auth entry {item[arn_key]} has groups that are not a list of strings")
-        username = item.get("username", "")
-        out.append((item[arn_key], str(username), tuple(groups)))
+            raise AwsAuthError(f"live aws-auth {what} entry {arn} has groups that are not a list of strings")
+        out.append(MapEntry(arn, username or "", tuple(groups), LIVE))
     return out
+
+
+def _sso_pattern(sso: Any, what: str, index: int) -> str:
+    if not isinstance(sso, dict):
+        raise AwsAuthError(f"live aws-auth {what} entry {index} has an sso value that is not a mapping")
+    _, permission_set = _field(sso, "permissionsetname")
+    _, account = _field(sso, "accountid")
+    _, partition = _field(sso, "partition")
+    if not isinstance(permission_set, str) or not isinstance(account, str):
+        raise AwsAuthError(f"live aws-auth {what} entry {index} has an sso value without permissionSetName/accountID")
+    return f"arn:{partition or 'aws'}:iam::{account}:role/AWSReservedSSO_{permission_set}_*"
 
 
 def owner_id(project: str, stack: str) -> str:
@@ -100,12 +177,14 @@ def merge(
     live_annotations: Mapping[str, str] | None,
     owner: str,
     keep: Iterable[str],
-    manage_users: bool,
+    keep_hint: str = "clusters.<id>.keep_map_roles in config/environments.yaml",
 ) -> MergedAwsAuth:
     """The aws-auth content to write, given the live ConfigMap (None when it does not exist yet).
 
     Refuses when another stack owns the ConfigMap, when the live map does not parse, and when a live
-    entry is neither planned, nor written by this stack before, nor listed to keep.
+    entry is neither planned, nor written by this stack before, nor listed to keep. mapUsers is
+    written when the plan has users or this stack wrote users before (so removing the last one
+    takes effect); otherwise the live mapUsers key is left alone.
     """
     annotations = dict(live_annotations or {})
     current_owner = annotations.get(OWNER_ANNOTATION)
@@ -116,37 +195,42 @@ def merge(
         )
     previously = _managed_arns(annotations.get(MANAGED_ANNOTATION))
     data = dict(live_data or {})
-    keep_set = {arn.lower() for arn in keep}
-    kept: list[MapEntry] = []
+    keep_keys = {authenticator_key(arn) for arn in keep}
 
-    def carry_over(planned: list[MapEntry], arn_key: str, key: str) -> list[MapEntry]:
-        planned_arns = {e.arn.lower() for e in planned}
-        unknown = []
-        carried = []
-        for arn, username, groups in parse(data.get(key), arn_key):
-            low = arn.lower()
-            if low in planned_arns or low in previously:
+    def carry_over(planned: list[MapEntry], arn_key: str, data_key: str, hint: str) -> list[MapEntry]:
+        planned_keys = {authenticator_key(e.arn) for e in planned}
+        unknown: list[str] = []
+        carried: dict[str, MapEntry] = {}
+        for entry in parse(data.get(data_key), arn_key):
+            key = authenticator_key(entry.arn)
+            if key in planned_keys:
                 continue
-            if low in keep_set:
-                carried.append(MapEntry(arn, username, groups, "kept"))
+            if key in keep_keys and arn_key == ROLE_ARN_KEY:
+                # A duplicate in the live map: the authenticator uses the last one, so do we.
+                carried[key] = MapEntry(entry.arn, entry.username, entry.groups, "kept")
                 continue
-            unknown.append(arn)
+            if key in previously:
+                continue  # written by this stack before and no longer planned: removing it is the change
+            unknown.append(entry.arn)
         if unknown:
             raise AwsAuthError(
-                f"live aws-auth {key} has entries eks-access did not write and config does not list: "
-                f"{', '.join(sorted(unknown))}; add them to clusters.<id>.node_roles or keep_map_roles in "
-                "config/environments.yaml (EKS adds node-group roles itself)"
+                f"live aws-auth {data_key} has entries eks-access did not write and config does not list: "
+                f"{', '.join(sorted(set(unknown)))}; {hint} (EKS adds node-group roles itself)"
             )
-        return carried
+        return list(carried.values())
 
-    kept = carry_over(planned_roles, "rolearn", "mapRoles")
-    roles = planned_roles + kept
+    kept = carry_over(
+        planned_roles, ROLE_ARN_KEY, ROLES_KEY, f"list them in the cluster's node_roles or under {keep_hint}"
+    )
+    # Node roles first, also those EKS added and config keeps; then everything else in plan order.
+    nodes = [e for e in planned_roles if e.source == "node"]
+    roles = nodes + kept + [e for e in planned_roles if e.source != "node"]
     users_text = None
-    users: list[MapEntry] = []
-    if manage_users:
-        users = planned_users + carry_over(planned_users, "userarn", "mapUsers")
-        users_text = render(users, "userarn")
-    managed = sorted({e.arn.lower() for e in planned_roles + planned_users})
+    wrote_users = any(":user/" in arn for arn in previously)
+    if planned_users or wrote_users:
+        carry_over(planned_users, USER_ARN_KEY, USERS_KEY, "declare them under map_users in config/access.yaml")
+        users_text = render(planned_users, USER_ARN_KEY)
+    managed = sorted({authenticator_key(e.arn) for e in roles + planned_users})
     return MergedAwsAuth(
         map_roles=render(roles),
         map_users=users_text,
@@ -155,16 +239,26 @@ def merge(
     )
 
 
+def configmap_manifest(merged: MergedAwsAuth) -> dict[str, Any]:
+    """The fields of kube-system/aws-auth this stack applies, as a ConfigMap manifest (for review and validation)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "annotations": dict(sorted(merged.annotations.items()))},
+        "data": merged.data,
+    }
+
+
 def _managed_arns(value: str | None) -> set[str]:
     if not value:
         return set()
     try:
         arns = json.loads(value)
     except json.JSONDecodeError:
+        arns = None
+    if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
         raise AwsAuthError(
-            f"annotation {MANAGED_ANNOTATION} on kube-system/aws-auth is not a JSON list; "
+            f"annotation {MANAGED_ANNOTATION} on kube-system/aws-auth is not a JSON list of ARNs; "
             "remove it by hand so eks-access re-checks every entry"
-        ) from None
-    if not isinstance(arns, list):
-        raise AwsAuthError(f"annotation {MANAGED_ANNOTATION} on kube-system/aws-auth is not a JSON list")
-    return {str(a).lower() for a in arns}
+        )
+    return {authenticator_key(a) for a in arns}

@@ -84,13 +84,17 @@ def _teams_of(plan: EnvironmentPlan, group_names: tuple[str, ...]) -> list[str]:
 
 
 K8S_CLASSES: dict[str, Any] = {
-    "Namespace": k8s.core.v1.Namespace,
+    # A patch (server-side apply) creates the namespace when absent and adopts it when teams already run there;
+    # retained on delete, because deleting a namespace deletes every workload in it.
+    "Namespace": k8s.core.v1.NamespacePatch,
     "ServiceAccount": k8s.core.v1.ServiceAccount,
     "Role": k8s.rbac.v1.Role,
     "RoleBinding": k8s.rbac.v1.RoleBinding,
     "ClusterRole": k8s.rbac.v1.ClusterRole,
     "ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
 }
+RETAINED_KINDS = frozenset({"Namespace"})
+BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 _MANIFEST_ARGS = {
     "rules": "rules",
     "roleRef": "role_ref",
@@ -116,6 +120,7 @@ class ClusterAccess(pulumi.ComponentResource):
     ) -> None:
         super().__init__("eks-access:cluster:ClusterAccess", name, None, opts)
         self.map_roles: pulumi.Output[str] | None = None
+        self.aws_auth: k8s.core.v1.ConfigMapPatch | None = None
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
         if plan.auth_mode.writes_config_map and manage_aws_auth:
             self.map_roles = self._aws_auth(name, plan, list(roles.values()), owner, read_live_aws_auth, k8s_opts)
@@ -146,7 +151,8 @@ class ClusterAccess(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[resource]),
                 )
 
-        namespaces: dict[str, k8s.core.v1.Namespace] = {}
+        self.manifests: dict[str, pulumi.CustomResource] = {}
+        namespaces: dict[str, pulumi.CustomResource] = {}
         for manifest in plan.manifests:
             kind = manifest["kind"]
             meta = manifest["metadata"]
@@ -159,12 +165,15 @@ class ClusterAccess(pulumi.ComponentResource):
                     parent=self,
                     provider=provider,
                     depends_on=depends,
-                    # roleRef is immutable in Kubernetes: a change must be planned as a replacement.
-                    replace_on_changes=["roleRef"] if kind in ("RoleBinding", "ClusterRoleBinding") else None,
-                    delete_before_replace=kind in ("RoleBinding", "ClusterRoleBinding"),
+                    retain_on_delete=kind in RETAINED_KINDS or None,
+                    # roleRef is immutable in Kubernetes: a change must be planned as a replacement, and the
+                    # old binding deleted first because the new one has the same name.
+                    replace_on_changes=["roleRef"] if kind in BINDING_KINDS else None,
+                    delete_before_replace=kind in BINDING_KINDS,
                 ),
                 **args,
             )
+            self.manifests[manifest_id(manifest)] = resource
             if kind == "Namespace":
                 namespaces[meta["name"]] = resource
         self.register_outputs({"mapRoles": self.map_roles})
@@ -178,30 +187,35 @@ class ClusterAccess(pulumi.ComponentResource):
         read_live: bool,
         opts: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
-        manage_users = bool(plan.map_users)
+        """Patch kube-system/aws-auth in place (server-side apply): created when absent, never replaced or deleted.
+
+        With ``read_live`` the live map is read first and merged (refusing unknown entries), and the patch is
+        forced so it can take mapRoles over from EKS. Without it (a cluster that has no aws-auth yet, where
+        reading would fail the preview with "resource does not exist") the patch is not forced: if the map
+        exists after all, the API server reports a field conflict instead of letting us overwrite it.
+        """
         if read_live:
             live = k8s.core.v1.ConfigMap.get(f"{name}-aws-auth-live", f"{awsauth.NAMESPACE}/{awsauth.NAME}", opts=opts)
             merged = pulumi.Output.all(live.data, live.metadata).apply(
-                lambda args: _merge(plan, args[0], (args[1] or {}).get("annotations"), owner, manage_users)
+                lambda args: _merge(plan, args[0], (args[1] or {}).get("annotations"), owner)
             )
         else:
-            merged = pulumi.Output.from_input(_merge(plan, None, None, owner, manage_users))
-        data: dict[str, Any] = {"mapRoles": merged.apply(lambda m: m.map_roles)}
-        if manage_users:
-            data["mapUsers"] = merged.apply(lambda m: m.map_users)
-        k8s.core.v1.ConfigMapPatch(
+            merged = pulumi.Output.from_input(_merge(plan, None, None, owner))
+        force = {PATCH_FORCE: "true"} if read_live else {}
+        self.aws_auth = k8s.core.v1.ConfigMapPatch(
             f"{name}-aws-auth",
             metadata={
                 "name": awsauth.NAME,
                 "namespace": awsauth.NAMESPACE,
-                # Server-side apply takes over only the fields we set; force, because EKS created the map.
-                "annotations": merged.apply(lambda m: {**m.annotations, PATCH_FORCE: "true"}),
+                "annotations": merged.apply(lambda m: {**m.annotations, **force}),
             },
-            data=data,
+            # Only the keys we own: server-side apply leaves mapAccounts (and mapUsers when not ours) alone.
+            data=merged.apply(lambda m: m.data),
             opts=pulumi.ResourceOptions.merge(
                 opts,
                 pulumi.ResourceOptions(
-                    # Never delete aws-auth: removing mapRoles cuts every node and person off the cluster.
+                    # Never delete aws-auth: deleting a patch relinquishes its fields, which removes mapRoles
+                    # and cuts every node and person off the cluster.
                     retain_on_delete=True,
                     depends_on=roles,
                 ),
@@ -215,11 +229,16 @@ def _merge(
     live_data: dict[str, str] | None,
     annotations: dict[str, str] | None,
     owner: str,
-    manage_users: bool,
 ) -> awsauth.MergedAwsAuth:
     try:
         return awsauth.merge(
-            plan.map_roles, plan.map_users, live_data, annotations, owner, plan.keep_map_roles, manage_users
+            plan.map_roles,
+            plan.map_users,
+            live_data,
+            annotations,
+            owner,
+            plan.keep_map_roles,
+            keep_hint=f"clusters.{plan.cluster}.keep_map_roles in config/environments.yaml",
         )
     except awsauth.AwsAuthError as refusal:
         # RunError: the engine stops the preview with this one line instead of a stack trace.
