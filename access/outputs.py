@@ -2,16 +2,19 @@
 
 Pure: values that only the engine knows (role ARNs, endpoint, CA) come in as parameters, so the
 same function shapes Outputs in the program and plain strings in the offline plan.
+
+Every key is always present and no value is ``None``: the engine drops ``None`` outputs (top level and
+inside maps), which would turn a consumer's ``require_output`` into a failure. Absent things are ``""``,
+``{}`` or ``[]``. docs/outputs.md documents each key; tests/test_outputs_contract.py pins them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
+from access.iam import PolicyDocument
 from access.plan import EnvironmentPlan, RoleKind
-
-T = TypeVar("T")
 
 OUTPUT_KEYS = (
     "environment",
@@ -29,12 +32,32 @@ OUTPUT_KEYS = (
     "accessEntries",
     "kubeconfigs",
 )
+KUBECONFIG_KEYS = (
+    "clusterName",
+    "endpoint",
+    "certificateAuthorityData",
+    "region",
+    "roleArn",
+    "namespace",
+    "sessionNameIsUserName",
+)
+ACCESS_ENTRY_KEYS = ("principalArn", "type", "username", "kubernetesGroups")
 
 
 def human_role_id(plan: EnvironmentPlan, project: str, level: str) -> str:
     """Key of a human role in ``roleArns``: the project, or ``project.level`` when roles are split by level."""
     levels = {r.level for r in plan.roles if r.kind == RoleKind.HUMAN and r.project == project}
     return project if len(levels) <= 1 else f"{project}.{level}"
+
+
+def requires_user_name_session(trust_policy: PolicyDocument) -> bool:
+    """True when the trust policy pins ``sts:RoleSessionName`` to ``${aws:username}``: a kubeconfig must then
+    pass ``--role-session-name <IAM user name>`` to ``aws eks get-token`` or the assume-role is denied."""
+    for statement in trust_policy.get("Statement", []):
+        equals = statement.get("Condition", {}).get("StringEquals", {})
+        if equals.get("sts:RoleSessionName") == "${aws:username}":
+            return True
+    return False
 
 
 def stack_outputs(
@@ -49,8 +72,8 @@ def stack_outputs(
         "clusterName": plan.cluster_name,
         "authMode": plan.auth_mode.value,
         "roleArns": {role_ids[r.key]: role_arns[r.key] for r in humans},
-        "adminRoleArn": role_arns[by_kind[RoleKind.ADMIN].key] if RoleKind.ADMIN in by_kind else None,
-        "monitoringRoleArn": role_arns[by_kind[RoleKind.MONITORING].key] if RoleKind.MONITORING in by_kind else None,
+        "adminRoleArn": role_arns[by_kind[RoleKind.ADMIN].key] if RoleKind.ADMIN in by_kind else "",
+        "monitoringRoleArn": role_arns[by_kind[RoleKind.MONITORING].key] if RoleKind.MONITORING in by_kind else "",
         "ciRoleArns": {r.key.split("/", 1)[1]: role_arns[r.key] for r in plan.roles if r.kind == RoleKind.CI},
         "groupNames": {p.team: p.group_name for p in plan.group_policies},
         "namespaces": dict(plan.namespaces),
@@ -60,7 +83,8 @@ def stack_outputs(
             e.key: {
                 "principalArn": role_arns[e.role_key] if e.role_key else e.principal_arn,
                 "type": e.type,
-                "username": e.username,
+                # Node entries have no username: EKS derives it from the entry type.
+                "username": e.username or "",
                 "kubernetesGroups": list(e.kubernetes_groups),
             }
             for e in plan.access_entries
@@ -70,9 +94,10 @@ def stack_outputs(
                 "clusterName": plan.cluster_name,
                 "endpoint": endpoint,
                 "certificateAuthorityData": ca_data,
-                "region": region,
+                "region": region or "",
                 "roleArn": role_arns[r.key],
                 "namespace": plan.namespaces[r.project or ""],
+                "sessionNameIsUserName": requires_user_name_session(r.trust_policy),
             }
             for r in humans
         },
