@@ -81,6 +81,9 @@ KUBERNETES_NAME_KEYS: dict[str, str] = {
     "ci_username": "Kubernetes username",
 }
 READ_VERBS = frozenset({"get", "list", "watch"})
+# Tags eks-access puts on every role itself (plan._tags); a config tag with one of these keys would be overwritten.
+OWN_TAG_KEYS = frozenset({"managed-by", "environment", "project", "team", "level", "purpose", "ci"})
+MAX_CONFIG_TAGS = 45  # IAM allows 50 tags per role; eks-access adds up to 5
 
 
 class Node:
@@ -107,7 +110,7 @@ class Node:
         allowed_set = None if allowed is None else set(allowed)
         for key, value in self.value.items():
             if not isinstance(key, str):
-                raise self.error(f"key {key!r} must be a string")
+                raise self.error(f"key {key!r} must be a string; quote it")
             if allowed_set is not None and key not in allowed_set:
                 raise self.child(key, value).error(f"unknown key; expected one of: {', '.join(sorted(allowed_set))}")
             out[key] = self.child(key, value)
@@ -408,7 +411,22 @@ class Loader:
         if "tags" in m:
             tags = []
             for key, n in m["tags"].mapping().items():
-                tags.append((key, n.string()))
+                if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                    raise n.error("an IAM tag key must be 1-128 characters and may not start with 'aws:'")
+                if key.lower() in OWN_TAG_KEYS:
+                    raise n.error(
+                        f"eks-access sets the tag {key!r} itself; choose another key "
+                        f"(its own: {', '.join(sorted(OWN_TAG_KEYS))})"
+                    )
+                if not isinstance(n.value, str):
+                    raise n.error(f"an IAM tag value must be a string, found {_describe(n.value)}")
+                if len(n.value) > 256:
+                    raise n.error(f"tag value is {len(n.value)} characters; IAM allows at most 256")
+                tags.append((key, n.value))
+            if len(tags) > MAX_CONFIG_TAGS:
+                raise m["tags"].error(
+                    f"{len(tags)} tags; IAM allows 50 per role and eks-access adds up to 5 of its own"
+                )
             settings = replace(settings, tags=tuple(sorted(tags)))
         if not settings.trust_account_root and not settings.trusted_principals:
             raise node.error("trust_account_root is false and trusted_principals is empty: nobody could assume roles")
@@ -437,15 +455,25 @@ class Loader:
             if "quotas" in m:
                 q = m["quotas"].mapping({"roles_per_account", "groups_per_account", "role_trust_policy_chars"})
                 if "roles_per_account" in q:
-                    quotas = replace(quotas, roles_per_account=q["roles_per_account"].integer(1, MAX_ROLES_PER_ACCOUNT))
+                    quotas = replace(
+                        quotas,
+                        roles_per_account=q["roles_per_account"].integer(
+                            1, MAX_ROLES_PER_ACCOUNT, " (the most AWS grants)"
+                        ),
+                    )
                 if "groups_per_account" in q:
                     quotas = replace(
-                        quotas, groups_per_account=q["groups_per_account"].integer(1, MAX_GROUPS_PER_ACCOUNT)
+                        quotas,
+                        groups_per_account=q["groups_per_account"].integer(
+                            1, MAX_GROUPS_PER_ACCOUNT, " (the most AWS grants)"
+                        ),
                     )
                 if "role_trust_policy_chars" in q:
                     quotas = replace(
                         quotas,
-                        role_trust_policy_chars=q["role_trust_policy_chars"].integer(2048, MAX_TRUST_POLICY_CHARS),
+                        role_trust_policy_chars=q["role_trust_policy_chars"].integer(
+                            2048, MAX_TRUST_POLICY_CHARS, " (the default is 2048, the most AWS grants 4096)"
+                        ),
                     )
             home = m["home_environment"].string().lower() if "home_environment" in m else None
             out[aid] = (number, quotas, home, anode)
@@ -747,7 +775,10 @@ class Loader:
                 for enode in pnode.items():
                     env = enode.string().lower()
                     if env not in projects[project].environments:
-                        raise enode.error(f"project {project!r} does not run in environment {env!r}")
+                        raise enode.error(
+                            f"project {project!r} does not run in environment {env!r} "
+                            f"(its environments: {', '.join(projects[project].environments)})"
+                        )
                     deploys.append((project, env))
             service_accounts = m["service_accounts"].boolean() if "service_accounts" in m else False
             out[cid] = CiDeployer(
@@ -800,9 +831,16 @@ class Loader:
                 raise node.error(f"{problem}; shorten the ids or the naming.{template_key} template")
             key = (account, name.lower())
             if key in role_names and role_names[key][1] != what:
+                other_name, other_what = role_names[key]
+                same_place = other_what.rsplit("/", 1)[0] == what.rsplit("/", 1)[0]
+                fix = (
+                    "grant one level per project-environment, or put {level} in naming.role and naming.kubernetes_group"
+                    if same_place
+                    else "change the naming templates so they tell these apart"
+                )
                 raise node.error(
-                    f"role name {name!r} ({what}) collides with {role_names[key][0]!r} "
-                    f"({role_names[key][1]}); IAM names are unique ignoring case"
+                    f"role name {name!r} ({what}) collides with {other_name!r} ({other_what}); IAM names are unique "
+                    f"ignoring case: {fix}"
                 )
             role_names[key] = (name, what)
 
@@ -887,7 +925,10 @@ class Loader:
             for account in org.accounts:
                 key = (account, name.lower())
                 if key in group_names:
-                    raise tnode.error(f"IAM group name {name!r} collides with team {group_names[key]!r}")
+                    raise tnode.error(
+                        f"IAM group name {name!r} is also that of team {group_names[key]!r} (IAM names are unique "
+                        "ignoring case); use {team} in naming.iam_group"
+                    )
                 group_names[key] = team.id
 
 

@@ -262,7 +262,7 @@ def test_role_settings(tree: ConfigTree) -> None:
                 "trusted_principals": [role_arn("sso-admins"), f"arn:aws:iam::{ACCOUNT}:root"],
                 "external_id": "shared-secret",
                 "managed_policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-                "tags": {"team": "platform", "cost-center": "42"},
+                "tags": {"owner": "platform", "cost-center": "42"},
             },
             iam={"create_users": True},
         ),
@@ -278,7 +278,7 @@ def test_role_settings(tree: ConfigTree) -> None:
         trusted_principals=(role_arn("sso-admins"), f"arn:aws:iam::{ACCOUNT}:root"),
         external_id="shared-secret",
         managed_policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess",),
-        tags=(("cost-center", "42"), ("team", "platform")),
+        tags=(("cost-center", "42"), ("owner", "platform")),
     )
     assert org.create_users is True
 
