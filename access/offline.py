@@ -147,9 +147,7 @@ def run_program(
     """
     config = stack_config.read_stack_file(project_dir, stack)
     config.update(config_overrides or {})
-    config_dir = Path(str(config.get("access:configDir", "config")))
-    if not config_dir.is_absolute():
-        config["access:configDir"] = str(project_dir / config_dir)
+    config.setdefault("access:configDir", "config")
     fixtures = fixtures or Fixtures()
     mocks = AccessMocks(fixtures, default_live=lambda: _eks_live_aws_auth(project_dir, stack, config))
     pulumi_settings.reset_options(project="eks-access", stack=stack, preview=True)
@@ -169,6 +167,9 @@ def run_program(
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
     cwd = os.getcwd()
+    # Like the Pulumi CLI, run the program from its project directory: a relative configDir resolves there
+    # and errors name files as the stack file wrote them (config/teams.yaml).
+    os.chdir(project_dir)
     try:
         _sync_await(run_pulumi_func(body))
     finally:

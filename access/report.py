@@ -92,7 +92,7 @@ def _run_program(project_dir: Path, stack: str, config_dir: Path | None) -> _Pro
     from access.cli import UsageError
     from access.offline import run_program
 
-    overrides = {"access:configDir": str(config_dir)} if config_dir is not None else None
+    overrides = {"access:configDir": str(config_dir.resolve())} if config_dir is not None else None
     status = None
     if sys.stderr.isatty():
         from rich.console import Console
