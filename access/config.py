@@ -756,6 +756,11 @@ class Loader:
                 environment = g["environment"].string() if "environment" in g else None
                 if branch and "*" in branch:
                     raise g["branch"].error("wildcards in the branch would let any matching branch deploy; name one")
+                if branch and environment:
+                    raise m["github"].error(
+                        "set branch or environment, not both: a job in a GitHub environment gets the token sub "
+                        "repo:<owner>/<name>:environment:<name>, which does not contain the branch"
+                    )
                 if not branch and not environment:
                     raise m["github"].error(
                         "restrict the token's sub with branch or environment "

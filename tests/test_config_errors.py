@@ -733,6 +733,19 @@ CASES = [
         "branch deploy; name one",
     ),
     case(
+        "ci-github-branch-and-environment",
+        [
+            drop("access.yaml", ["ci", "jenkins", "trusted_role"]),
+            put(
+                "access.yaml",
+                ["ci", "jenkins", "github"],
+                {"repository": "acme/app", "branch": "main", "environment": "production"},
+            ),
+        ],
+        "config/access.yaml: ci.jenkins.github: set branch or environment, not both: a job in a GitHub "
+        "environment gets the token sub repo:<owner>/<name>:environment:<name>, which does not contain the branch",
+    ),
+    case(
         "session-too-short",
         [put("settings.yaml", ["roles", "max_session_duration"], 3599)],
         "config/settings.yaml: roles.max_session_duration: 3599 is outside 3600..43200 seconds: IAM "
