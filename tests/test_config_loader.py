@@ -431,3 +431,23 @@ def test_reordering_config_gives_an_equal_model(tree: ConfigTree, sample_org: Or
     assert org.grants == sample_org.grants
     assert org.teams == sample_org.teams
     assert org.projects == sample_org.projects
+
+
+PLACEHOLDER_ORDER = ["ci", "project", "env", "level", "team"]  # as the docs table lists them
+
+
+def test_docs_list_every_naming_template_with_its_default_and_placeholders() -> None:
+    """docs/config.md's naming table is the reference people read: it must match the code."""
+    from dataclasses import fields
+
+    from access.config import TEMPLATE_FIELDS_BY_KEY
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "config.md").read_text()
+    defaults = Naming()
+    for field in fields(Naming):
+        placeholders = " ".join(
+            f"`{{{p}}}`" for p in sorted(TEMPLATE_FIELDS_BY_KEY[field.name], key=PLACEHOLDER_ORDER.index)
+        )
+        row = f"| `{field.name}` | `{getattr(defaults, field.name)}` | {placeholders or 'none'} |"
+        assert row in doc, row
