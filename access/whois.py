@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--region",
         action="append",
         default=[],
-        help="CloudTrail region(s) to search (repeatable; AssumeRole via the global STS endpoint logs in us-east-1)",
+        help="CloudTrail region(s) to search (repeatable): AssumeRole is logged where the STS endpoint served it",
     )
     parser.add_argument(
         "--correlate", action="store_true", help="check CloudTrail even when the session name is pinned"
@@ -644,7 +644,7 @@ def render_line(answer: Answer) -> str:
         return (
             f"no match: no AssumeRole between {iso(start)} and {iso(end)} matches {answer.searched}; "
             "a session can start up to 12 h before it is used: widen --since, or add --region "
-            "(AssumeRole through the global STS endpoint is logged in us-east-1)"
+            "for each region whose STS endpoint people use (AssumeRole is logged where it was served)"
         )
     if answer.status == "ambiguous":
         listed = "; ".join(_candidate_text(c) for c in answer.candidates)

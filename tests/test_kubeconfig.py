@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 
 from access import kubeconfig, kubeconfig_cmd
 from access.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, ConfigTree
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXISTING = FIXTURES / "kubeconfig-existing.yaml"
@@ -480,3 +480,45 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     assert "python -m access kubeconfig --stack prod --project projecta --user alice" in text
     assert "aws-iam-authenticator token --cluster-id <cluster> --role <role ARN> --session-name" in text
+
+
+def test_roles_split_by_level_get_one_context_each(
+    tree: ConfigTree, kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def split_by_level(settings: dict[str, Any]) -> None:
+        settings["naming"].update(
+            {
+                "role": "{project}-{env}-{level}",
+                "username": "{project}:{env}:{level}:{{SessionName}}",
+                "kubernetes_group": "{project}:{env}:{level}",
+            }
+        )
+
+    tree.edit("settings.yaml", split_by_level)
+    tree.edit("teams.yaml", lambda d: d["teams"]["search"]["members"].append("alice"))  # alice in both teams
+    tree.edit("access.yaml", lambda d: d["grants"]["search"].update({"projecta": {"dev": "view"}}))
+    eks, stub = stubbed("eks")
+    described = {
+        "name": "eks-dev",
+        "arn": DEV_CLUSTER_ARN,
+        "endpoint": REAL_ENDPOINT,
+        "certificateAuthority": {"data": REAL_CA},
+    }
+    stub.add_response("describe_cluster", {"cluster": described}, {"name": "eks-dev"})
+    monkeypatch.setattr(kubeconfig_cmd, "aws_client", lambda service, region: eks)
+    argv = ["kubeconfig", "--stack", "dev", "--project-dir", str(tree.project()), "--kubeconfig", str(kube)]
+    with stub:
+        assert main([*argv, "--user", "alice", "--cluster", "eks-dev", "--project", "projecta"]) == 0
+    contexts = by_name(yaml.safe_load(kube.read_text()), "contexts")
+    assert contexts["projecta-dev-operate"]["context"] == {
+        "cluster": DEV_CLUSTER_ARN,
+        "user": "alice@projecta-dev-operate",
+        "namespace": "projecta-dev",
+    }
+    assert contexts["projecta-dev-view"]["context"] == {
+        "cluster": DEV_CLUSTER_ARN,
+        "user": "alice@projecta-dev-view",
+        "namespace": "projecta-dev",
+    }
+    users = by_name(yaml.safe_load(kube.read_text()), "users")
+    assert users["alice@projecta-dev-view"]["user"] == authenticator("projecta-dev-view", "alice")

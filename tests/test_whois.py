@@ -31,7 +31,7 @@ LEGACY_ROLE = "arn:aws:iam::111122223333:role/projectA-qa-humans"
 LEGACY_UID = "aws-iam-authenticator:111122223333:AROAUBGCRZPAQIISY7KAL"
 TRAIL_HINT = (
     "a session can start up to 12 h before it is used: widen --since, or add --region "
-    "(AssumeRole through the global STS endpoint is logged in us-east-1)"
+    "for each region whose STS endpoint people use (AssumeRole is logged where it was served)"
 )
 
 
