@@ -324,11 +324,12 @@ class Loader:
                 "use {level} in both naming.role and naming.kubernetes_group or in neither: "
                 "each role must map to a Kubernetes group of its own"
             )
-        # A literal prefix such as "system:" or a missing ':' before {{SessionName}} is wrong whatever the ids;
+        # A literal prefix such as "system:" is wrong whatever the ids (the ':' before {{SessionName}} that access
+        # entries need is checked by the plan, which knows the stack's auth mode);
         # problems that come from an id are reported where the id is used (_check_derived_names).
         for key, what in KUBERNETES_NAME_KEYS.items():
             template = getattr(naming, key)
-            problem = names.access_entry_name_problem(template, what)
+            problem = names.reserved_prefix_problem(template, what)
             if what == "Kubernetes group":
                 problem = names.human_group_problem(template) or problem
             if problem:
@@ -872,7 +873,7 @@ class Loader:
             kgroup = names.kubernetes_group(naming, grant.project, grant.environment, grant.level)
             username = names.kubernetes_username(naming, grant.project, grant.environment, grant.level)
             for value, template_key in ((kgroup, "kubernetes_group"), (username, "username")):
-                problem = names.access_entry_name_problem(value, KUBERNETES_NAME_KEYS[template_key])
+                problem = names.reserved_prefix_problem(value, KUBERNETES_NAME_KEYS[template_key])
                 if template_key == "kubernetes_group":
                     problem = names.human_group_problem(value) or problem
                 if problem:
@@ -899,8 +900,8 @@ class Loader:
                     username = names.fill(naming.ci_username, ci=ci.id)
                     problem = (
                         names.human_group_problem(group)
-                        or names.access_entry_name_problem(group, "Kubernetes group")
-                        or names.access_entry_name_problem(username, "Kubernetes username")
+                        or names.reserved_prefix_problem(group, "Kubernetes group")
+                        or names.reserved_prefix_problem(username, "Kubernetes username")
                     )
                     if problem:
                         raise cnode.error(f"{problem}; rename the CI deployer or change naming in settings.yaml")

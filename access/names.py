@@ -124,11 +124,23 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
-def access_entry_name_problem(value: str, what: str) -> str | None:
-    """EKS access entry rules for usernames and Kubernetes groups."""
+def reserved_prefix_problem(value: str, what: str) -> str | None:
+    """Prefixes EKS keeps for itself; refused in every auth mode so a name works in both aws-auth and access entries."""
     for prefix in ACCESS_ENTRY_RESERVED_PREFIXES:
         if value.startswith(prefix):
             return f"{what} {value!r} starts with {prefix!r}, which EKS reserves for itself"
+    return None
+
+
+def access_entry_name_problem(value: str, what: str) -> str | None:
+    """EKS access entry rules for usernames and Kubernetes groups.
+
+    Beyond the reserved prefixes, access entries need a ':' right before {{SessionName}}; aws-auth does not, so
+    the seeds' ``<project>-{{SessionName}}`` template is accepted where only aws-auth is written.
+    """
+    problem = reserved_prefix_problem(value, what)
+    if problem:
+        return problem
     if SESSION_NAME in value:
         at = value.index(SESSION_NAME)
         if at == 0 or value[at - 1] != ":":

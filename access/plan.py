@@ -524,7 +524,9 @@ def validate_access_entries(org: Organisation, cluster_id: str, entries: list[Ac
                 problem = names.access_entry_name_problem(value, what)
                 if problem:
                     raise ConfigError(
-                        org.files["settings.yaml"], "naming", f"{problem} (access entry {entry.key} in {cluster.name})"
+                        org.files["settings.yaml"],
+                        _naming_key(entry.key, what),
+                        f"{problem} (access entry {entry.key} in {cluster.name})",
                     )
             for policy in entry.policies:
                 if not policy.policy_arn.startswith(ACCESS_POLICY_PREFIX):
@@ -551,3 +553,14 @@ def validate_access_entries(org: Organisation, cluster_id: str, entries: list[Ac
                 f"({seen[key]} and {entry.key}); EKS allows one entry per principal",
             )
         seen[key] = entry.key
+
+
+def _naming_key(entry_key: str, what: str) -> str:
+    """The settings.yaml template an access entry's username or group comes from."""
+    kind = entry_key.split("/", 1)[0]
+    prefix = {"human": "", "admin": "admin_", "monitoring": "monitoring_", "ci": "ci_"}.get(kind)
+    if prefix is None:
+        return "naming"
+    if what == "Kubernetes username":
+        return f"naming.{prefix}username"
+    return "naming.kubernetes_group" if kind == "human" else f"naming.{prefix}group"

@@ -24,7 +24,6 @@ KEYS = {
     "clusterStack",
     "awsAuthExists",
     "deployRoleArn",
-    "awsAuthForce",
 }
 CLUSTER_SOURCES = ("existing", "stack", "create")
 

@@ -141,11 +141,12 @@ def test_valid_entries_pass(sample_org: Organisation) -> None:
 @pytest.mark.parametrize("prefix", ["system:", "eks:", "aws:", "amazon:", "iam:"])
 def test_reserved_prefixes_are_refused_in_usernames_and_groups(sample_org: Organisation, prefix: str) -> None:
     assert refusal(sample_org, standard(username=f"{prefix}x:{{{{SessionName}}}}")) == (
-        f"config/settings.yaml: naming: Kubernetes username '{prefix}x:{{{{SessionName}}}}' starts with {prefix!r}, "
+        f"config/settings.yaml: naming.username: Kubernetes username '{prefix}x:{{{{SessionName}}}}' starts with "
+        f"{prefix!r}, "
         "which EKS reserves for itself (access entry human/p/x in eks-dev)"
     )
     assert refusal(sample_org, standard(groups=("ok", f"{prefix}team"))) == (
-        f"config/settings.yaml: naming: Kubernetes group '{prefix}team' starts with {prefix!r}, "
+        f"config/settings.yaml: naming.kubernetes_group: Kubernetes group '{prefix}team' starts with {prefix!r}, "
         "which EKS reserves for itself (access entry human/p/x in eks-dev)"
     )
 
@@ -153,8 +154,25 @@ def test_reserved_prefixes_are_refused_in_usernames_and_groups(sample_org: Organ
 @pytest.mark.parametrize("username", ["p-{{SessionName}}", "{{SessionName}}", "p:dev-{{SessionName}}"])
 def test_session_name_needs_a_colon_before_it(sample_org: Organisation, username: str) -> None:
     assert refusal(sample_org, standard(username=username)) == (
-        f"config/settings.yaml: naming: Kubernetes username {username!r} needs a ':' right before {{{{SessionName}}}} "
-        "(EKS rejects it otherwise) (access entry human/p/x in eks-dev)"
+        f"config/settings.yaml: naming.username: Kubernetes username {username!r} needs a ':' right before "
+        "{{SessionName}} (EKS rejects it otherwise) (access entry human/p/x in eks-dev)"
+    )
+
+
+def test_seeds_username_form_works_with_aws_auth_only(tree: ConfigTree) -> None:
+    """`<project>-{{SessionName}}` (the seeds' form) is fine in aws-auth; only access entries need the ':'."""
+    tree.edit("settings.yaml", lambda d: d["naming"].update({"username": "{project}-{{SessionName}}"}))
+    org = tree.load()
+    dev = plan_environment(org, "dev", AuthMode.CONFIG_MAP)
+    assert [e.username for e in dev.map_roles if e.source == "human"] == [
+        "projecta-{{SessionName}}",
+        "projectb-{{SessionName}}",
+    ]
+    with pytest.raises(ConfigError) as error:
+        plan_environment(org, "prod", AuthMode.API)
+    assert str(error.value) == (
+        "config/settings.yaml: naming.username: Kubernetes username 'projecta-{{SessionName}}' needs a ':' right "
+        "before {{SessionName}} (EKS rejects it otherwise) (access entry human/projecta/view in eks-prod)"
     )
 
 
@@ -227,12 +245,6 @@ def test_at_most_3000_entries_per_cluster(sample_org: Organisation) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        (
-            "username",
-            "{project}-{env}-{{SessionName}}",
-            "config/settings.yaml: naming.username: Kubernetes username '{project}-{env}-{{SessionName}}' needs a ':' "
-            "right before {{SessionName}} (EKS rejects it otherwise)",
-        ),
         (
             "kubernetes_group",
             "amazon:{project}",

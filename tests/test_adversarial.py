@@ -23,6 +23,7 @@ class Bad(NamedTuple):
     edits: list[Edit]
     where: str  # "<file>: <key path>" the error line must start with (after "error: ")
     says: str  # a fragment of the message that identifies the check
+    stack: str = "dev"  # prod uses EKS access entries (auth mode api)
 
 
 def eleven_teams_with_one_user(tree: ConfigTree) -> None:
@@ -210,10 +211,11 @@ CASES = [
         "starts with 'eks:', which EKS reserves for itself",
     ),
     Bad(
-        "session-name-without-colon",
+        "session-name-without-colon-in-access-entries",
         [put("settings.yaml", ["naming", "admin_username"], "john{{SessionName}}")],
         "config/settings.yaml: naming.admin_username",
         "Kubernetes username 'john{{SessionName}}' needs a ':' right before {{SessionName}}",
+        stack="prod",
     ),
     # paths: aws-auth compares role ARNs without their path
     Bad(
@@ -329,8 +331,8 @@ SUBPROCESS_CASES = {
 }
 
 
-def plan_args(tree: ConfigTree) -> list[str]:
-    return ["plan", "--stack", "dev", "--project-dir", str(tree.project())]
+def plan_args(tree: ConfigTree, stack: str = "dev") -> list[str]:
+    return ["plan", "--stack", stack, "--project-dir", str(tree.project())]
 
 
 def apply(tree: ConfigTree, bad: Bad) -> None:
@@ -367,7 +369,7 @@ def test_sample_config_is_accepted(tree: ConfigTree) -> None:
 @pytest.mark.parametrize("bad", [pytest.param(c, id=c.id) for c in CASES])
 def test_refused_in_process(tree: ConfigTree, bad: Bad, capsys: pytest.CaptureFixture[str]) -> None:
     apply(tree, bad)
-    code = main(plan_args(tree))
+    code = main(plan_args(tree, bad.stack))
     captured = capsys.readouterr()
     assert_refused(bad, code, captured.out, captured.err)
 
@@ -376,7 +378,7 @@ def test_refused_in_process(tree: ConfigTree, bad: Bad, capsys: pytest.CaptureFi
 def test_refused_by_the_real_command(tree: ConfigTree, bad: Bad) -> None:
     apply(tree, bad)
     result = subprocess.run(
-        [sys.executable, "-m", "access", *plan_args(tree)],
+        [sys.executable, "-m", "access", *plan_args(tree, bad.stack)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -865,12 +865,6 @@ CASES = [
         "starts with 'amazon:', which EKS reserves for itself",
     ),
     case(
-        "session-name-without-colon",
-        [put("settings.yaml", ["naming", "admin_username"], "john{{SessionName}}")],
-        "config/settings.yaml: naming.admin_username: Kubernetes username 'john{{SessionName}}' needs a "
-        "':' right before {{SessionName}} (EKS rejects it otherwise)",
-    ),
-    case(
         "reserved-ci-username-from-id",
         [put("settings.yaml", ["naming", "ci_username"], "{ci}:{{SessionName}}"), rename_ci("aws")],
         "config/access.yaml: ci.aws: Kubernetes username 'aws:{{SessionName}}' starts with 'aws:', which "
