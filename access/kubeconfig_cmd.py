@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from access import kubeconfig
 from access.cli import UsageError
@@ -108,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
     wanted = kubeconfig.entries(cluster, contexts, args.auth)
 
     path = kubeconfig_path(args.kubeconfig)
-    existing_text = path.read_text() if path.exists() else ""
+    try:
+        existing_text = path.read_text() if path.exists() else ""
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
     try:
         existing = kubeconfig.parse(existing_text, str(path))
     except kubeconfig.KubeconfigError as error:
@@ -122,7 +125,10 @@ def run(args: argparse.Namespace) -> int:
     elif text == existing_text:
         print(f"{path}: unchanged ({len(contexts)} context(s) already up to date)")
     else:
-        backup = write_kubeconfig(path, text)
+        try:
+            backup = write_kubeconfig(path, text)
+        except OSError as error:
+            raise UsageError(f"{error.filename or path}: cannot write: {error.strerror}") from None
         if backup is not None:
             print(f"{path}: backup of the previous file in {backup}")
         for change in changes:
@@ -138,18 +144,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.auth == "aws-profile":
-        print_aws_profiles(contexts, cluster.region, args.source_profile)
+        # with --dry-run stdout is the kubeconfig alone, so the profiles go to stderr
+        print_aws_profiles(contexts, cluster.region, args.source_profile, sys.stderr if args.dry_run else sys.stdout)
     return 0
 
 
-def print_aws_profiles(contexts: list[PersonContext], region: str | None, source_profile: str) -> None:
+def print_aws_profiles(contexts: list[PersonContext], region: str | None, source_profile: str, stream: TextIO) -> None:
     sections = [
         kubeconfig.aws_profile_section(
             kubeconfig.aws_profile_name(c), c.role_arn, c.session_name, source_profile, region
         )
         for c in contexts
     ]
-    print("\n# add to ~/.aws/config (the contexts use these profiles):\n" + "\n".join(sections), end="")
+    print("\n# add to ~/.aws/config (the contexts use these profiles):\n" + "\n".join(sections), end="", file=stream)
 
 
 # --- where the cluster endpoint and role ARNs come from -------------------------------------------------

@@ -467,7 +467,7 @@ class Answer:
 
 def pinned_answer(subject: Subject, matches: list[TemplateMatch]) -> Answer | None:
     """The answer from the username alone, when every matching role pins the session name; else None."""
-    if not matches or not all(m.known.pinned for m in matches):
+    if not matches or not all(m.known.pinned and (m.session or m.raw_session) for m in matches):
         return None
     candidates: dict[str, Candidate] = {}
     for match in matches:

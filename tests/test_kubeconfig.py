@@ -522,3 +522,23 @@ def test_roles_split_by_level_get_one_context_each(
     }
     users = by_name(yaml.safe_load(kube.read_text()), "users")
     assert users["alice@projecta-dev-view"]["user"] == authenticator("projecta-dev-view", "alice")
+
+
+def test_unwritable_kubeconfig_is_one_line(
+    tmp_path: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    assert main(kubeconfig_args(blocker / "config", "--user", "alice")) == 2
+    assert capsys.readouterr().err == f"error: {blocker}: cannot write: File exists\n"
+
+
+def test_dry_run_with_aws_profiles_keeps_stdout_a_kubeconfig(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(kubeconfig_args(kube, "--user", "carol", "--auth", "aws-profile", "--dry-run")) == 0
+    captured = capsys.readouterr()
+    assert by_name(yaml.safe_load(captured.out), "contexts")["projectb-dev"]["context"]["namespace"] == "projectb-dev"
+    assert captured.err.startswith(
+        "\n# add to ~/.aws/config (the contexts use these profiles):\n[profile eks-access-projectb-dev]\n"
+    )
