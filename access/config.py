@@ -501,7 +501,7 @@ class Loader:
             node_roles: list[NodeRole] = []
             seen_arns: dict[str, str] = {}
             for rnode in m["node_roles"].items() if "node_roles" in m else []:
-                r = rnode.mapping({"arn", "type"}, required=("arn",))
+                r = rnode.mapping({"arn", "type", "eks_managed"}, required=("arn",))
                 arn = self._arn(r["arn"], ("role",))
                 key = names.strip_role_path(arn).lower()
                 if key in seen_arns:
@@ -512,7 +512,8 @@ class Loader:
                     node_type = NodeType(kind)
                 except ValueError:
                     raise r["type"].error(f"unknown node type {kind!r}; expected ec2, windows or fargate") from None
-                node_roles.append(NodeRole(arn=arn, type=node_type))
+                eks_managed = r["eks_managed"].boolean() if "eks_managed" in r else False
+                node_roles.append(NodeRole(arn=arn, type=node_type, eks_managed=eks_managed))
             keep = tuple(self._arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
             break_glass = self._arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
             out[cid] = Cluster(

@@ -63,6 +63,8 @@ class Account:
 class NodeRole:
     arn: str
     type: NodeType
+    # Role of an EKS managed node group or Fargate profile: in API auth modes EKS creates its access entry itself.
+    eks_managed: bool = False
 
 
 @dataclass(frozen=True)

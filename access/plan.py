@@ -433,7 +433,10 @@ def build_map_users(org: Organisation, env_id: str) -> list[MapEntry]:
 
 
 def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) -> list[AccessEntryPlan]:
-    """One EKS access entry per principal: nodes (typed, nothing else), this stack's roles, break-glass."""
+    """One EKS access entry per principal: nodes (typed, nothing else), this stack's roles, break-glass.
+
+    Node roles marked ``eks_managed`` get none: EKS creates those entries itself, and a second create fails.
+    """
     cluster = org.clusters[org.environments[env_id].cluster]
     entries = [
         AccessEntryPlan(
@@ -445,6 +448,7 @@ def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) 
             kubernetes_groups=(),
         )
         for n in cluster.node_roles
+        if not n.eks_managed
     ]
     for role in roles:
         entries.append(

@@ -259,3 +259,16 @@ def test_bad_names_are_refused_when_config_loads(tree: ConfigTree, key: str, val
     with pytest.raises(ConfigError) as error:
         tree.load()
     assert str(error.value) == message
+
+
+def test_eks_managed_node_roles_get_no_access_entry_but_stay_in_aws_auth(tree: ConfigTree) -> None:
+    """EKS creates the entries of managed node groups and Fargate profiles itself; a second create would fail."""
+    tree.edit("environments.yaml", lambda d: d["clusters"]["prod"]["node_roles"][0].update({"eks_managed": True}))
+    org = tree.load()
+    entries = plan_environment(org, "prod", AuthMode.API_AND_CONFIG_MAP)
+    node_entries = [(e.principal_arn, e.type) for e in entries.access_entries if e.key.startswith("node/")]
+    assert node_entries == [(f"{ROLE}/eks-prod-windows-nodes", "EC2_WINDOWS")]
+    assert [e.arn for e in entries.map_roles if e.source == "node"] == [
+        f"{ROLE}/eks-prod-nodes",
+        f"{ROLE}/eks-prod-windows-nodes",
+    ]
