@@ -57,7 +57,7 @@ LOOKUP_HISTORY = timedelta(days=90)  # what CloudTrail event history (lookup_eve
 PIN = "${aws:username}"
 
 EXAMPLE = """examples:
-  kubectl logs … | grep b7140a45 | python -m access whois -            # one kube-apiserver-audit event on stdin
+  grep b7140a45 kube-apiserver-audit.log | python -m access whois -    # one audit event on stdin
   python -m access whois event.json --format json
   python -m access whois --username projecta:dev:alice                  # pinned session: no lookup needed
   python -m access whois --uid heptio-authenticator-aws:111122223333:AROAUBGCRZPAQIISY7KAL \\
