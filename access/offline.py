@@ -199,3 +199,25 @@ def _eks_live_aws_auth(project_dir: Path, stack: str, config: Mapping[str, Any])
         return {}
     nodes = [node_map_entry(n) for n in org.clusters[env.cluster].node_roles]
     return {"data": {"mapRoles": awsauth.render(nodes)}, "annotations": {}}
+
+
+def close_runtime() -> None:
+    """Shut down the event loop the mock runtime used (its executor threads included).
+
+    For one-shot processes only (``python -m access``; later runs in the process would find the loop closed).
+    Left to the interpreter's exit, the loop is sometimes collected after its selector's file descriptor is gone,
+    which prints a spurious "Invalid file descriptor" warning.
+    """
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if loop.is_running() or loop.is_closed():
+        return
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
