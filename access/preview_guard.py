@@ -2,7 +2,7 @@
 
 Reads the output of ``pulumi preview --json`` (the engine's steps), which a policy pack never sees: policies
 are shown each resource's desired state, not whether the engine will delete or replace it. Deleting a role
-ends every session of the people who use it; replacing one gives it a new unique id, so trust and resource
+takes away everyone's access through it; replacing one gives it a new unique id, so trust and resource
 policies elsewhere that name it keep pointing at the old one; deleting or replacing the aws-auth patch
 stops eks-access from managing the map (or, were the patch not retained, removes the mappings).
 

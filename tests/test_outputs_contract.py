@@ -209,3 +209,15 @@ def test_roles_split_by_level_are_keyed_project_dot_level(tree: ConfigTree) -> N
     assert outputs["kubeconfigs"]["projecta.view"]["namespace"] == "projecta-dev"
     # Without the session-name condition, any session name works.
     assert outputs["kubeconfigs"]["projecta.view"]["sessionNameIsUserName"] is False
+
+
+def test_plan_json_keys_are_documented() -> None:
+    """docs/plan-json.md names every key of `python -m access plan --format json` (which embeds these outputs)."""
+    from access.report import load_stack, plan_document
+
+    settings, org, plan = load_stack(REPO, "prod")
+    document = plan_document(settings, org, plan, {}, {})
+    doc = (REPO / "docs" / "plan-json.md").read_text()
+    keys = set(document) | set(document["roles"][0]) | set(document["access"][0]) | set(document["accessEntries"][0])
+    keys |= set(document["groupPolicies"][0])
+    assert sorted(k for k in keys if f"`{k}`" not in doc) == []
