@@ -56,6 +56,15 @@ EXEC_RESOURCES = ("pods/exec", "pods/attach", "pods/portforward", "pods/ephemera
 SECRET_READ_VERBS = frozenset({"get", "list", "watch"})
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
+DESCRIPTION = """\
+Plans every stack (or one) offline for the base config and the working config and compares them: who gains or
+loses which permission where, who may assume which role, new and removed principals, roles and namespaces,
+aws-auth and access-entry mappings. Changes touching cluster-admin, system:* groups, pods/exec (attach,
+port-forward), secrets, RBAC escalation or trust policies are listed first.
+
+Exit code 1 when such a change is in a --fail-on category (permissions gained, mapping changes, trust changes;
+losses never fail), 0 otherwise, 2 for bad input."""
+
 EXAMPLE = """examples:
   python -m access diff --base origin/main                     # every stack, markdown for a PR comment
   python -m access diff --base main --stack prod --format text
@@ -408,7 +417,12 @@ class Base:
 
 
 def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, check=False)
+    from access.cli import UsageError
+
+    try:
+        return subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, check=False)
+    except OSError as error:
+        raise UsageError(f"--base needs git for a ref ({error.strerror}); pass a directory instead") from None
 
 
 def resolve_base(spec: str, project_dir: Path, config_rels: Iterable[str]) -> Base:
@@ -749,7 +763,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "diff",
         help="the access change between a base config (git ref or directory) and the working tree",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=DESCRIPTION,
         epilog=f"categories:\n{categories}\n\n{EXAMPLE}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
