@@ -5,6 +5,7 @@ Pure comparisons on planned snapshots, then the command against real directories
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from access import cli
 from access.config import load
@@ -463,3 +466,29 @@ def test_a_directory_without_stacks_is_bad_input(tmp_path: Path, capsys: pytest.
     code, out, err = run_cli(capsys, "--base", str(empty / "config"), "--project-dir", str(empty))
     assert (code, out) == (2, "")
     assert err == f"error: no stacks: neither {empty} nor the base has a Pulumi.<stack>.yaml\n"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_removing_grants_or_members_never_adds_access(sample_org: Organisation, data: st.DataObject) -> None:
+    grants = data.draw(st.lists(st.sampled_from(sample_org.grants), unique=True), label="grants removed")
+    members = data.draw(
+        st.lists(st.sampled_from([(t.id, m) for t in sample_org.teams.values() for m in t.members]), unique=True),
+        label="members removed",
+    )
+    teams = {
+        tid: dataclasses.replace(team, members=tuple(m for m in team.members if (tid, m) not in members))
+        for tid, team in sample_org.teams.items()
+    }
+    smaller = dataclasses.replace(
+        sample_org, grants=tuple(g for g in sample_org.grants if g not in grants), teams=teams
+    )
+    for env, mode in MODES.items():
+        diff = compare(
+            env,
+            snapshot(plan_environment(sample_org, env, mode), sample_org),
+            snapshot(plan_environment(smaller, env, mode), smaller),
+        )
+        assert diff.gained == [] and diff.principals_added == [] and diff.assumable_added == []
+        assert diff.roles_added == [] and diff.namespaces_added == [] and diff.mappings_added == []
+        assert dangerous([diff], ALL) == []
