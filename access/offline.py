@@ -162,7 +162,7 @@ def run_program(
 
     def body() -> None:
         outputs = declare()
-        result["outputs"] = _sync_await(pulumi.Output.from_input(outputs).future())
+        result["outputs"] = _sync_await(_resolved(outputs))
 
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
@@ -175,6 +175,23 @@ def run_program(
     finally:
         os.chdir(cwd)
     return OfflineRun(outputs=result.get("outputs", {}), resources=mocks.resources, calls=mocks.calls)
+
+
+async def _resolved(value: Any) -> Any:
+    """The plain value of a nested structure holding Outputs, awaited in place (unknown values become None).
+
+    ``Output.from_input`` would wrap every leaf and every dict in Outputs of its own: tens of thousands for a
+    stack with a thousand roles, a cost the engine's own serialisation of stack outputs does not have.
+    """
+    if isinstance(value, pulumi.Output):
+        return await _resolved(await value.future())
+    if isinstance(value, dict):
+        return {key: await _resolved(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [await _resolved(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple([await _resolved(item) for item in value])
+    return value
 
 
 def _config_string(value: Any) -> str:
