@@ -47,7 +47,20 @@ ACCESS_ENTRY_KEYS = ("principalArn", "type", "username", "kubernetesGroups")
 def human_role_id(plan: EnvironmentPlan, project: str, level: str) -> str:
     """Key of a human role in ``roleArns``: the project, or ``project.level`` when roles are split by level."""
     levels = {r.level for r in plan.roles if r.kind == RoleKind.HUMAN and r.project == project}
-    return project if len(levels) <= 1 else f"{project}.{level}"
+    return _role_id(project, level, levels)
+
+
+def human_role_ids(plan: EnvironmentPlan) -> dict[str, str]:
+    """:func:`human_role_id` of every human role, by role key: one pass over the roles, not one per role."""
+    humans = [r for r in plan.roles if r.kind == RoleKind.HUMAN]
+    levels: dict[str, set[str | None]] = {}
+    for role in humans:
+        levels.setdefault(role.project or "", set()).add(role.level)
+    return {r.key: _role_id(r.project or "", r.level or "", levels[r.project or ""]) for r in humans}
+
+
+def _role_id(project: str, level: str, levels_of_project: set[str | None]) -> str:
+    return project if len(levels_of_project) <= 1 else f"{project}.{level}"
 
 
 def requires_user_name_session(trust_policy: PolicyDocument) -> bool:
@@ -64,7 +77,7 @@ def stack_outputs(
     plan: EnvironmentPlan, role_arns: Mapping[str, Any], endpoint: Any, ca_data: Any, map_roles: Any, region: str | None
 ) -> dict[str, Any]:
     humans = [r for r in plan.roles if r.kind == RoleKind.HUMAN]
-    role_ids = {r.key: human_role_id(plan, r.project or "", r.level or "") for r in humans}
+    role_ids = human_role_ids(plan)
     by_kind = {r.kind: r for r in plan.roles if r.kind in (RoleKind.ADMIN, RoleKind.MONITORING)}
     return {
         "environment": plan.environment,
