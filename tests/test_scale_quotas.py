@@ -16,7 +16,7 @@ from access import iam, names
 from access.config import load
 from access.errors import ConfigError
 from access.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, Organisation, Quotas
-from access.plan import build_group_policies, build_roles, plan_environment
+from access.plan import account_team_groups, build_group_policies, build_roles, plan_environment
 from access.quotas import preflight
 from bench.make_org import Config, OrgShape, make_org, needed_quotas, write_config
 
@@ -87,19 +87,22 @@ def test_every_user_stays_within_ten_groups(one_account: tuple[Path, Config, Org
     assert plan.owns_account_iam
     # One group per team and account, not per environment or project.
     assert len(plan.groups) == 183
-    team_count = {}
+    grouped = set(account_team_groups(org, "main"))
+    teams_of: dict[str, set[str]] = {}
     for team in org.teams.values():
         for user in team.members:
-            team_count[user] = team_count.get(user, 0) + 1
+            teams_of.setdefault(user, set()).add(team.id)
     assert len(plan.memberships) == 1930  # users in at least one team holding grants in the account
     for membership in plan.memberships:
-        assert len(membership.groups) <= min(team_count[membership.user], GROUPS_PER_USER)
+        expected = sorted(names.iam_group_name(org.naming, t) for t in teams_of[membership.user] & grouped)
+        assert list(membership.groups) == expected
+        assert len(membership.groups) <= GROUPS_PER_USER
     # ...while many users reach more roles than they could hold groups, were there one group per role.
     reachable: dict[str, set[str]] = {}
     for env in ENVIRONMENTS:
         for role in build_roles(org, env):
-            for team in role.teams:
-                for user in org.teams[team].members:
+            for team_id in role.teams:
+                for user in org.teams[team_id].members:
                     reachable.setdefault(user, set()).add(role.arn)
     assert max(len(arns) for arns in reachable.values()) > GROUPS_PER_USER
 
