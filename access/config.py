@@ -205,6 +205,10 @@ def _arn(node: Node, kinds: tuple[str, ...]) -> str:
     return arn
 
 
+def _node_role_order(role: NodeRole) -> tuple[int, str]:
+    return list(NodeType).index(role.type), names.strip_role_path(role.arn).lower()
+
+
 class Loader:
     def __init__(self, config_dir: Path, label: str | None = None) -> None:
         self.dir = config_dir
@@ -520,7 +524,9 @@ class Loader:
                 id=cid,
                 name=name,
                 account=account,
-                node_roles=tuple(node_roles),
+                # A canonical order, not the config's: reordering the list must not change aws-auth (an empty
+                # preview). EC2, then Windows, then Fargate roles (NodeType's order), each kind by ARN.
+                node_roles=tuple(sorted(node_roles, key=_node_role_order)),
                 keep_map_roles=keep,
                 break_glass_role_arn=break_glass,
             )
