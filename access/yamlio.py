@@ -45,28 +45,6 @@ class _DuplicateKey(Exception):
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-# The same loader on libyaml's C parser, when PyYAML was built with it: the scanner and parser are most of the
-# time a large organisation's config takes to load. Errors are reported by the pure-Python loader (see _parse).
-_FastStrictLoader: type | None = None
-if getattr(yaml, "__with_libyaml__", False):
-
-    class _CStrictLoader(yaml.CSafeLoader):
-        """CSafeLoader refusing duplicate keys, like _StrictLoader."""
-
-    _CStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-    _FastStrictLoader = _CStrictLoader
-
-
-def _parse(text: str) -> Any:
-    """YAML text to data. The C parser goes first; on any problem the text is parsed again by the pure-Python
-    loader, whose messages and marks are the ones users see (libyaml words its errors differently)."""
-    if _FastStrictLoader is not None:
-        try:
-            return yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - a SafeLoader
-        except (yaml.YAMLError, _DuplicateKey, ValueError):
-            pass
-    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
-
 
 def load_mapping(path: Path, label: str) -> dict[str, Any]:
     """Read one YAML file that must hold a mapping; ``label`` is how errors name the file."""
@@ -77,7 +55,7 @@ def load_mapping(path: Path, label: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(label, "", "file is not UTF-8 text") from None
     try:
-        data = _parse(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except _DuplicateKey as dup:
         key_path, first = _locate_duplicate(text, dup.mark)
         raise ConfigError(
