@@ -255,91 +255,96 @@ def build_roles(org: Organisation, env_id: str) -> list[RolePlan]:
     account = org.accounts[env.account]
     naming = org.naming
     settings = org.roles
+
+    def role(
+        key: str,
+        kind: str,
+        name: str,
+        trust: iam.PolicyDocument,
+        tags: dict[str, str],
+        username: str,
+        group: str,
+        managed_policy_arns: tuple[str, ...] = (),
+        **human: Any,  # project, level, teams
+    ) -> RolePlan:
+        """A role of this environment; path, ARN, session length and boundary are the same for every kind."""
+        return RolePlan(
+            key=key,
+            kind=kind,
+            name=name,
+            path=settings.path,
+            arn=names.role_arn(account.account_id, settings.path, name),
+            trust_policy=trust,
+            max_session_duration=settings.max_session_duration,
+            permissions_boundary=settings.permissions_boundary,
+            managed_policy_arns=managed_policy_arns,
+            tags=tags,
+            username=username,
+            kubernetes_groups=(group,),
+            **human,
+        )
+
     roles: list[RolePlan] = []
+    human_trust = iam.human_trust_policy(account.account_id, settings)
     # Human roles: one per project-environment (and level, when the naming template includes {level}).
     teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)
     for grant in org.grants:
         if grant.environment == env_id:
             teams_by_role[(grant.project, grant.level)].add(grant.team)
     for (project, level), teams in sorted(teams_by_role.items()):
-        name = names.role_name(naming, project, env_id, level)
         roles.append(
-            RolePlan(
-                key=f"human/{project}/{level}",
-                kind=RoleKind.HUMAN,
-                name=name,
-                path=settings.path,
-                arn=names.role_arn(account.account_id, settings.path, name),
-                trust_policy=iam.human_trust_policy(account.account_id, settings),
-                max_session_duration=settings.max_session_duration,
-                permissions_boundary=settings.permissions_boundary,
+            role(
+                f"human/{project}/{level}",
+                RoleKind.HUMAN,
+                names.role_name(naming, project, env_id, level),
+                human_trust,
+                _tags(org, env_id, project=project, team=org.projects[project].owner, level=level),
+                names.kubernetes_username(naming, project, env_id, level),
+                names.kubernetes_group(naming, project, env_id, level),
                 managed_policy_arns=settings.managed_policy_arns,
-                tags=_tags(org, env_id, project=project, team=org.projects[project].owner, level=level),
-                username=names.kubernetes_username(naming, project, env_id, level),
-                kubernetes_groups=(names.kubernetes_group(naming, project, env_id, level),),
                 project=project,
                 level=level,
                 teams=tuple(sorted(teams)),
             )
         )
     if org.admin_teams:
-        name = names.fill(naming.admin_role, env=env_id)
         roles.append(
-            RolePlan(
-                key="admin",
-                kind=RoleKind.ADMIN,
-                name=name,
-                path=settings.path,
-                arn=names.role_arn(account.account_id, settings.path, name),
-                trust_policy=iam.human_trust_policy(account.account_id, settings),
-                max_session_duration=settings.max_session_duration,
-                permissions_boundary=settings.permissions_boundary,
-                managed_policy_arns=(),
-                tags=_tags(org, env_id, purpose="cluster-admin"),
-                username=naming.admin_username,
-                kubernetes_groups=(naming.admin_group,),
+            role(
+                "admin",
+                RoleKind.ADMIN,
+                names.fill(naming.admin_role, env=env_id),
+                human_trust,
+                _tags(org, env_id, purpose="cluster-admin"),
+                naming.admin_username,
+                naming.admin_group,
                 teams=org.admin_teams,
             )
         )
     if org.monitoring is not None:
-        name = names.fill(naming.monitoring_role, env=env_id)
         roles.append(
-            RolePlan(
-                key="monitoring",
-                kind=RoleKind.MONITORING,
-                name=name,
-                path=settings.path,
-                arn=names.role_arn(account.account_id, settings.path, name),
-                trust_policy=iam.monitoring_trust_policy(org.monitoring),
-                max_session_duration=settings.max_session_duration,
-                permissions_boundary=settings.permissions_boundary,
-                managed_policy_arns=(),
-                tags=_tags(org, env_id, purpose="monitoring"),
-                username=naming.monitoring_username,
-                kubernetes_groups=(naming.monitoring_group,),
+            role(
+                "monitoring",
+                RoleKind.MONITORING,
+                names.fill(naming.monitoring_role, env=env_id),
+                iam.monitoring_trust_policy(org.monitoring),
+                _tags(org, env_id, purpose="monitoring"),
+                naming.monitoring_username,
+                naming.monitoring_group,
             )
         )
     for ci in sorted(org.ci.values(), key=lambda c: c.id):
-        if not any(e == env_id for _, e in ci.deploys):
-            continue
-        name = names.fill(naming.ci_role, ci=ci.id, env=env_id)
-        roles.append(
-            RolePlan(
-                key=f"ci/{ci.id}",
-                kind=RoleKind.CI,
-                name=name,
-                path=settings.path,
-                arn=names.role_arn(account.account_id, settings.path, name),
-                trust_policy=iam.ci_trust_policy(account.account_id, ci),
-                max_session_duration=settings.max_session_duration,
-                permissions_boundary=settings.permissions_boundary,
-                managed_policy_arns=(),
-                tags=_tags(org, env_id, purpose="ci-deployer", ci=ci.id),
-                username=names.fill(naming.ci_username, ci=ci.id),
-                kubernetes_groups=(names.fill(naming.ci_group, ci=ci.id),),
+        if any(e == env_id for _, e in ci.deploys):
+            roles.append(
+                role(
+                    f"ci/{ci.id}",
+                    RoleKind.CI,
+                    names.fill(naming.ci_role, ci=ci.id, env=env_id),
+                    iam.ci_trust_policy(account.account_id, ci),
+                    _tags(org, env_id, purpose="ci-deployer", ci=ci.id),
+                    names.fill(naming.ci_username, ci=ci.id),
+                    names.fill(naming.ci_group, ci=ci.id),
+                )
             )
-        )
-
     return roles
 
 
