@@ -562,6 +562,12 @@ class Loader:
             in_account = [e.id for e in environments.values() if e.account == aid]
             if not in_account:
                 raise anode.error("no environment uses this account; remove it or add an environment")
+            if declared_home is None and len(in_account) > 1:
+                # Never "the first one listed": reordering config would move the groups to another stack.
+                raise anode.error(
+                    f"environments {', '.join(sorted(in_account))} share this account: set home_environment to the "
+                    "one whose stack owns the account's IAM groups and memberships (it is applied first)"
+                )
             home = declared_home or in_account[0]
             if home not in in_account:
                 raise anode.child("home_environment", home).error(

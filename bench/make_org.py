@@ -91,7 +91,7 @@ def generate(shape: OrgShape) -> Config:
     admin_team = teams[0]  # the platform team: cluster admins everywhere
 
     if shape.one_account:
-        accounts = {"main": {"id": account_number(1)}}
+        accounts = {"main": {"id": account_number(1), "home_environment": envs[0]}}
         account_of = dict.fromkeys(envs, "main")
     else:
         accounts = {f"acct-{env}": {"id": account_number(i)} for i, env in enumerate(envs, start=1)}

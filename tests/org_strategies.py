@@ -56,7 +56,11 @@ def organisations(draw: st.DrawFn, max_projects: int = 4, long_ids: bool = False
             cluster["break_glass_role"] = f"arn:aws:iam::{number[account]}:role/break-glass-{env}"
         clusters[env] = cluster
     environments = {
-        "accounts": {name: {"id": acct} for name, acct in accounts},
+        # The home environment (owner of the account's groups) is the account's first environment.
+        "accounts": {
+            name: {"id": acct, "home_environment": next(e for e in envs if env_account[e] == name)}
+            for name, acct in accounts
+        },
         "clusters": clusters,
         "environments": {env: {"account": env_account[env], "cluster": env} for env in envs},
     }

@@ -942,3 +942,14 @@ def test_missing_config_directory(tree: ConfigTree) -> None:
     with pytest.raises(ConfigError) as caught:
         load(tree.root / "nowhere", label="nowhere")
     assert str(caught.value) == "nowhere: config directory not found (set access:configDir or pass --config)"
+
+
+def test_shared_account_must_name_its_home_environment(tree: ConfigTree) -> None:
+    """Never inferred from file order: reordering environments.yaml must not move the groups to another stack."""
+    tree.edit("environments.yaml", lambda d: d["accounts"]["main"].pop("home_environment"))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == (
+        "config/environments.yaml: accounts.main: environments dev, prod, staging share this account: set "
+        "home_environment to the one whose stack owns the account's IAM groups and memberships (it is applied first)"
+    )

@@ -34,7 +34,8 @@ def one_account(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Config,
 def without_quotas(project_dir: Path, data: Config, tmp_path: Path) -> Path:
     bare: dict[str, Any] = {name: content for name, content in data.items()}
     environments = dict(data["environments.yaml"])
-    environments["accounts"] = {"main": {"id": data["environments.yaml"]["accounts"]["main"]["id"]}}
+    main = data["environments.yaml"]["accounts"]["main"]
+    environments["accounts"] = {"main": {k: v for k, v in main.items() if k != "quotas"}}
     bare["environments.yaml"] = environments
     write_config(tmp_path / "config", bare)
     return tmp_path / "config"
@@ -56,6 +57,7 @@ def test_declared_quotas_are_what_the_plan_needs_rounded_up(one_account: tuple[P
     assert sum(len(build_roles(org, env)) for env in ENVIRONMENTS) == 1012
     assert data["environments.yaml"]["accounts"]["main"] == {
         "id": "100000000001",
+        "home_environment": "dev",
         "quotas": {"roles_per_account": 1100},
     }
     assert org.accounts["main"].quotas == Quotas(roles_per_account=1100)
