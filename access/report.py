@@ -255,10 +255,11 @@ def print_text(doc: dict[str, Any]) -> None:
     console.print(rbac)
 
     access = Table(title="Effective access (who can do what, where)")
-    for col in ("principal", "via role", "Kubernetes user", "namespace", "level", "may"):
+    for col in ("principal", "via role", "Kubernetes user (groups)", "namespace", "level", "may"):
         access.add_column(col, overflow="fold")
     for row in doc["access"]:
-        access.add_row(row["principal"], row["role"], row["username"], row["namespace"], row["level"], _rules_text(row))
+        identity = f"{row['username']} ({', '.join(row['groups'])})"
+        access.add_row(row["principal"], row["role"], identity, row["namespace"], row["level"], _rules_text(row))
     console.print(access)
 
 
@@ -275,11 +276,11 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         "#### Effective access",
         "",
-        "| principal | via role | Kubernetes user | namespace | level | may |",
-        "|---|---|---|---|---|---|",
+        "| principal | via role | Kubernetes user | groups | namespace | level | may |",
+        "|---|---|---|---|---|---|---|",
         *[
-            f"| {r['principal']} | `{r['role']}` | `{r['username']}` | `{r['namespace']}` | {r['level']} | "
-            f"{_rules_text(r)} |"
+            f"| {r['principal']} | `{r['role']}` | `{r['username']}` | {', '.join(f'`{g}`' for g in r['groups'])} | "
+            f"`{r['namespace']}` | {r['level']} | {_rules_text(r)} |"
             for r in doc["access"]
         ],
     ]
