@@ -246,9 +246,23 @@ class Loader:
             {"accounts", "clusters", "environments"}, required=("accounts", "clusters", "environments")
         )
         accounts_raw = self._accounts(env_root["accounts"])
-        clusters = self._clusters(env_root["clusters"], accounts_raw)
+        cluster_nodes: dict[str, Node] = {}
+        clusters = self._clusters(env_root["clusters"], accounts_raw, cluster_nodes)
         environments, env_nodes = self._environments(env_root["environments"], accounts_raw, clusters)
-        accounts = self._home_environments(accounts_raw, environments, env_root["accounts"])
+        accounts = self._home_environments(accounts_raw, environments)
+        clusters = {
+            cid: replace(
+                cluster,
+                home_environment=_resolve_home(
+                    cluster_nodes[cid],
+                    cluster.home_environment or None,
+                    [e.id for e in environments.values() if e.cluster == cid],
+                    "cluster",
+                    "the cluster-wide objects (node and break-glass access entries, cluster RBAC)",
+                ),
+            )
+            for cid, cluster in clusters.items()
+        }
 
         teams = self._teams(self.root("teams.yaml").mapping({"teams"}, required=("teams",))["teams"], role_settings)
         projects = self._projects(
@@ -486,12 +500,13 @@ class Loader:
             raise node.error("declare at least one account")
         return out
 
-    def _clusters(self, node: Node, accounts: dict[str, Any]) -> dict[str, Cluster]:
+    def _clusters(self, node: Node, accounts: dict[str, Any], cluster_nodes: dict[str, Node]) -> dict[str, Cluster]:
         out: dict[str, Cluster] = {}
         eks_names: dict[tuple[str, str], str] = {}
         for cid, cnode in unique_ids(node, "cluster"):
             m = cnode.mapping(
-                {"name", "account", "node_roles", "keep_map_roles", "break_glass_role"}, required=("name", "account")
+                {"name", "account", "node_roles", "keep_map_roles", "break_glass_role", "home_environment"},
+                required=("name", "account"),
             )
             name = m["name"].string()
             if not 1 <= len(name) <= 100 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
@@ -529,7 +544,9 @@ class Loader:
                 node_roles=tuple(sorted(node_roles, key=_node_role_order)),
                 keep_map_roles=keep,
                 break_glass_role_arn=break_glass,
+                home_environment=m["home_environment"].string().lower() if "home_environment" in m else "",
             )
+            cluster_nodes[cid] = cnode
         return out
 
     def _environments(
@@ -552,27 +569,16 @@ class Loader:
         return out, nodes
 
     def _home_environments(
-        self,
-        raw: dict[str, tuple[str, Quotas, str | None, Node]],
-        environments: dict[str, Environment],
-        accounts_node: Node,
+        self, raw: dict[str, tuple[str, Quotas, str | None, Node]], environments: dict[str, Environment]
     ) -> dict[str, Account]:
         out: dict[str, Account] = {}
         for aid, (number, quotas, declared_home, anode) in raw.items():
             in_account = [e.id for e in environments.values() if e.account == aid]
             if not in_account:
                 raise anode.error("no environment uses this account; remove it or add an environment")
-            if declared_home is None and len(in_account) > 1:
-                # Never "the first one listed": reordering config would move the groups to another stack.
-                raise anode.error(
-                    f"environments {', '.join(sorted(in_account))} share this account: set home_environment to the "
-                    "one whose stack owns the account's IAM groups and memberships (it is applied first)"
-                )
-            home = declared_home or in_account[0]
-            if home not in in_account:
-                raise anode.child("home_environment", home).error(
-                    f"{home!r} is not an environment of this account (its environments: {', '.join(in_account)})"
-                )
+            home = _resolve_home(
+                anode, declared_home, in_account, "account", "the account's IAM groups and memberships"
+            )
             out[aid] = Account(id=aid, account_id=number, quotas=quotas, home_environment=home)
         return out
 
@@ -955,3 +961,23 @@ def load(config_dir: Path | str, label: str | None = None) -> Organisation:
     """Load and validate the organisation in ``config_dir``; raises ConfigError."""
     path = Path(config_dir)
     return Loader(path, label if label is not None else str(config_dir).rstrip("/")).load()
+
+
+def _resolve_home(node: Node, declared: str | None, members: list[str], what: str, owns: str) -> str:
+    """The environment whose stack owns what exists once per account or cluster.
+
+    Declared whenever several environments share it: never "the first one listed", since reordering config
+    would then move resources to another stack (a delete in one, a create in the other).
+    """
+    if declared is None:
+        if len(members) > 1:
+            raise node.error(
+                f"environments {', '.join(sorted(members))} share this {what}: set home_environment to the one "
+                f"whose stack owns {owns} (it is applied first)"
+            )
+        return members[0] if members else ""
+    if declared not in members:
+        raise node.child("home_environment", declared).error(
+            f"{declared!r} is not an environment of this {what} (its environments: {', '.join(members) or 'none'})"
+        )
+    return declared

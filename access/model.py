@@ -75,6 +75,9 @@ class Cluster:
     node_roles: tuple[NodeRole, ...]
     keep_map_roles: tuple[str, ...]  # live aws-auth role ARNs to carry over untouched
     break_glass_role_arn: str | None
+    # The environment whose stack owns what exists once per cluster: node and break-glass access entries and
+    # cluster-scoped RBAC. Required in config when environments share the cluster; "" for an unused cluster.
+    home_environment: str = ""
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,7 @@ class EnvironmentPlan:
     cluster_name: str
     auth_mode: AuthMode
     owns_account_iam: bool
+    owns_cluster_objects: bool  # node/break-glass access entries and cluster-scoped RBAC (the cluster's home env)
     roles: list[RolePlan]
     groups: list[GroupPlan]
     group_policies: list[GroupPolicyPlan]
@@ -229,6 +230,7 @@ def plan_environment(
         cluster_name=cluster.name,
         auth_mode=auth_mode,
         owns_account_iam=owns_account_iam,
+        owns_cluster_objects=cluster.home_environment == env_id,
         roles=roles,
         groups=groups,
         group_policies=group_policies,
@@ -441,8 +443,10 @@ def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) 
     """One EKS access entry per principal: nodes (typed, nothing else), this stack's roles, break-glass.
 
     Node roles marked ``eks_managed`` get none: EKS creates those entries itself, and a second create fails.
+    Node and break-glass entries exist once per cluster, so only the cluster's home environment declares them.
     """
     cluster = org.clusters[org.environments[env_id].cluster]
+    owns_cluster = cluster.home_environment == env_id
     entries = [
         AccessEntryPlan(
             key=f"node/{names.strip_role_path(n.arn).rsplit('/', 1)[-1]}",
@@ -453,7 +457,7 @@ def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) 
             kubernetes_groups=(),
         )
         for n in cluster.node_roles
-        if not n.eks_managed
+        if owns_cluster and not n.eks_managed
     ]
     for role in roles:
         entries.append(
@@ -466,7 +470,7 @@ def build_access_entries(org: Organisation, env_id: str, roles: list[RolePlan]) 
                 kubernetes_groups=role.kubernetes_groups,
             )
         )
-    if cluster.break_glass_role_arn:
+    if cluster.break_glass_role_arn and owns_cluster:
         entries.append(
             AccessEntryPlan(
                 key="break-glass",

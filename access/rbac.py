@@ -147,8 +147,12 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
                 manifests.append(role_manifest(ns, org.levels[level]))
     manifests.extend(sorted(namespaced, key=_sort_key))
 
+    # Cluster-scoped objects exist once per cluster: only its home environment's stack declares them (other
+    # environments sharing the cluster still get their bindings in the effective-access matrix).
+    owns_cluster = org.clusters[org.environments[env_id].cluster].home_environment == env_id
+    cluster_scoped: list[Manifest] = []
     if org.admin_teams:
-        manifests.append(
+        cluster_scoped.append(
             {
                 "apiVersion": RBAC_API,
                 "kind": "ClusterRoleBinding",
@@ -159,7 +163,7 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
         )
         bindings.append(Binding(naming.admin_group, None, "cluster-admin", "cluster-admin"))
     if org.monitoring is not None:
-        manifests.append(
+        cluster_scoped.append(
             {
                 "apiVersion": RBAC_API,
                 "kind": "ClusterRole",
@@ -167,7 +171,7 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
                 "rules": rules_manifest(MONITORING_RULES + org.monitoring.extra_rules),
             }
         )
-        manifests.append(
+        cluster_scoped.append(
             {
                 "apiVersion": RBAC_API,
                 "kind": "ClusterRoleBinding",
@@ -177,6 +181,8 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
             }
         )
         bindings.append(Binding(naming.monitoring_group, None, "monitoring", MONITORING_CLUSTER_ROLE))
+    if owns_cluster:
+        manifests.extend(cluster_scoped)
     return manifests, bindings
 
 

@@ -129,6 +129,7 @@ def plan_document(
         "authMode": plan.auth_mode.value,
         "clusterSource": settings.cluster_source,
         "ownsAccountIam": plan.owns_account_iam,
+        "ownsClusterObjects": plan.owns_cluster_objects,
         "resources": resource_counts,
         "resourceCount": sum(resource_counts.values()),
         "roles": [

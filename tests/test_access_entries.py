@@ -272,3 +272,44 @@ def test_eks_managed_node_roles_get_no_access_entry_but_stay_in_aws_auth(tree: C
         f"{ROLE}/eks-prod-nodes",
         f"{ROLE}/eks-prod-windows-nodes",
     ]
+
+
+def test_environments_sharing_a_cluster_declare_cluster_wide_objects_once(tree: ConfigTree) -> None:
+    """EKS allows one entry per principal and a ClusterRoleBinding exists once: only the home environment's
+    stack declares node and break-glass entries and cluster RBAC; the others still get those bindings."""
+    from access.matrix import effective_access
+    from access.rbac import manifest_id
+
+    def share(data: dict) -> None:
+        data["environments"]["staging"]["cluster"] = "prod"
+        data["clusters"]["prod"]["home_environment"] = "prod"
+
+    tree.edit("environments.yaml", share)
+    org = tree.load()
+    prod = plan_environment(org, "prod", AuthMode.API)
+    staging = plan_environment(org, "staging", AuthMode.API)
+    assert prod.owns_cluster_objects and not staging.owns_cluster_objects
+    assert [e.key for e in prod.access_entries if e.role_key is None] == [
+        "node/eks-prod-nodes",
+        "node/eks-prod-windows-nodes",
+        "break-glass",
+    ]
+    assert [e.key for e in staging.access_entries] == [
+        "human/projecta/operate",
+        "human/projectb/operate",
+        "admin",
+        "monitoring",
+        "ci/jenkins",
+    ]
+    cluster_scoped = {
+        "ClusterRoleBinding/eks-access:cluster-admins",
+        "ClusterRole/eks-access:monitoring",
+        "ClusterRoleBinding/eks-access:monitoring",
+    }
+    assert cluster_scoped <= {manifest_id(m) for m in prod.manifests}
+    assert not cluster_scoped & {manifest_id(m) for m in staging.manifests}
+    admin_rows = [r for r in effective_access(staging, org) if r.principal == "erin"]
+    assert [(r.role, r.namespace, r.level) for r in admin_rows] == [("staging-cluster-admins", "*", "cluster-admin")]
+    with pytest.raises(ConfigError) as error:
+        plan_environment(org, "staging", AuthMode.CONFIG_MAP)
+    assert "shared by environments prod, staging" in str(error.value)

@@ -129,6 +129,7 @@ CASES = [
         "ids-equal-after-normalisation",
         [
             put("environments.yaml", ["environments", "b-dev"], {"account": "main", "cluster": "dev"}),
+            put("environments.yaml", ["clusters", "dev", "home_environment"], "dev"),
             put("projects.yaml", ["projects", "a-b"], {"owner": "payments", "environments": ["dev"]}),
             put("projects.yaml", ["projects", "a"], {"owner": "payments", "environments": ["b-dev"]}),
         ],

@@ -171,7 +171,7 @@ CASES = [
         "unknown-cluster-key",
         [put("environments.yaml", ["clusters", "dev", "region"], "eu-west-1")],
         "config/environments.yaml: clusters.dev.region: unknown key; expected one of: account, "
-        "break_glass_role, keep_map_roles, name, node_roles",
+        "break_glass_role, home_environment, keep_map_roles, name, node_roles",
     ),
     case(
         "unknown-rule-key",
@@ -353,6 +353,7 @@ CASES = [
         "namespaces-collide",
         [
             put("environments.yaml", ["environments", "b-dev"], {"account": "main", "cluster": "dev"}),
+            put("environments.yaml", ["clusters", "dev", "home_environment"], "dev"),
             put("projects.yaml", ["projects", "a-b"], {"owner": "payments", "environments": ["dev"]}),
             put("projects.yaml", ["projects", "a"], {"owner": "payments", "environments": ["b-dev"]}),
         ],
@@ -952,4 +953,23 @@ def test_shared_account_must_name_its_home_environment(tree: ConfigTree) -> None
     assert str(error.value) == (
         "config/environments.yaml: accounts.main: environments dev, prod, staging share this account: set "
         "home_environment to the one whose stack owns the account's IAM groups and memberships (it is applied first)"
+    )
+
+
+def test_shared_cluster_must_name_its_home_environment(tree: ConfigTree) -> None:
+    """Node and break-glass access entries and cluster RBAC exist once per cluster: one stack owns them."""
+    tree.edit("environments.yaml", lambda d: d["environments"]["staging"].update({"cluster": "dev"}))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == (
+        "config/environments.yaml: clusters.dev: environments dev, staging share this cluster: set home_environment "
+        "to the one whose stack owns the cluster-wide objects (node and break-glass access entries, cluster RBAC) "
+        "(it is applied first)"
+    )
+    tree.edit("environments.yaml", lambda d: d["clusters"]["dev"].update({"home_environment": "prod"}))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == (
+        "config/environments.yaml: clusters.dev.home_environment: 'prod' is not an environment of this cluster "
+        "(its environments: dev, staging)"
     )

@@ -58,6 +58,7 @@ def test_sample_clusters(sample_org: Organisation) -> None:
             ),
             keep_map_roles=(),
             break_glass_role_arn=None,
+            home_environment="dev",
         ),
         "staging": Cluster(
             id="staging",
@@ -66,6 +67,7 @@ def test_sample_clusters(sample_org: Organisation) -> None:
             node_roles=(NodeRole(role_arn("eks-staging-nodes"), NodeType.EC2),),
             keep_map_roles=(),
             break_glass_role_arn=None,
+            home_environment="staging",
         ),
         "prod": Cluster(
             id="prod",
@@ -77,6 +79,7 @@ def test_sample_clusters(sample_org: Organisation) -> None:
             ),
             keep_map_roles=(),
             break_glass_role_arn=role_arn("eks-prod-break-glass"),
+            home_environment="prod",
         ),
     }
 

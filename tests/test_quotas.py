@@ -189,6 +189,7 @@ def test_admin_only_team_over_budget_points_at_cluster_admins(tree: ConfigTree) 
 
     def more_environments(data: dict[str, Any]) -> None:
         data["environments"].update({e: {"account": "main", "cluster": "dev"} for e in envs})
+        data["clusters"]["dev"]["home_environment"] = "dev"
 
     tree.edit("environments.yaml", more_environments)
     message = preflight_error(tree)
@@ -240,6 +241,7 @@ def test_long_monitoring_trust_points_at_monitoring(tree: ConfigTree) -> None:
 def dev_cluster_shared_by_staging_with_nodes(tree: ConfigTree, nodes: int) -> None:
     def change(data: dict[str, Any]) -> None:
         data["environments"]["staging"]["cluster"] = "dev"
+        data["clusters"]["dev"]["home_environment"] = "dev"
         data["clusters"]["dev"]["node_roles"] = [
             {"arn": f"arn:aws:iam::111122223333:role/eks-dev-nodes-{i:04d}"} for i in range(nodes)
         ]
