@@ -37,7 +37,9 @@ class EnvironmentIam(pulumi.ComponentResource):
                 permissions_boundary=role.permissions_boundary,
                 description=f"eks-access {role.kind} role ({role.key}) for environment {plan.environment}",
                 tags=role.tags,
-                opts=child,
+                # IAM role names are unique whatever the path, so a replacement (a path change) can never
+                # create the new role before the old one is gone.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             for policy_arn in role.managed_policy_arns:
                 aws.iam.RolePolicyAttachment(
@@ -47,8 +49,12 @@ class EnvironmentIam(pulumi.ComponentResource):
                     opts=child,
                 )
 
+        # Retained when a team goes away: the home environment's stack runs first, while the other environments'
+        # inline policies are still attached and IAM refuses to delete the group. Left empty (its memberships go
+        # with the team), it is deleted by hand once every stack has run (docs/iam.md).
+        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         self.groups: dict[str, aws.iam.Group] = {
-            group.team: aws.iam.Group(f"{name}-{group.name}", name=group.name, path=group.path, opts=child)
+            group.team: aws.iam.Group(f"{name}-{group.name}", name=group.name, path=group.path, opts=retained)
             for group in plan.groups
         }
         users = {
@@ -135,7 +141,8 @@ class ClusterAccess(pulumi.ComponentResource):
                 type=entry.type,
                 user_name=entry.username,
                 kubernetes_groups=list(entry.kubernetes_groups) or None,
-                opts=pulumi.ResourceOptions(parent=self),
+                # One entry per principal: a replacement (a type change) must delete the old entry first.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             self.access_entries[entry.key] = resource
             for policy in entry.policies:
@@ -148,7 +155,9 @@ class ClusterAccess(pulumi.ComponentResource):
                     principal_arn=resource.principal_arn,
                     policy_arn=policy.policy_arn,
                     access_scope=scope,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[resource]),
+                    # Keyed by cluster, principal and policy: created first, the new association would be the
+                    # old one, and deleting the old one afterwards would remove the policy.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[resource], delete_before_replace=True),
                 )
 
         self.manifests: dict[str, pulumi.CustomResource] = {}
@@ -169,7 +178,9 @@ class ClusterAccess(pulumi.ComponentResource):
                     # roleRef is immutable in Kubernetes: a change must be planned as a replacement, and the
                     # old binding deleted first because the new one has the same name.
                     replace_on_changes=["roleRef"] if kind in BINDING_KINDS else None,
-                    delete_before_replace=kind in BINDING_KINDS,
+                    # None elsewhere: an explicit False would override the Kubernetes provider's own
+                    # delete-first request when a named object is replaced under the same name.
+                    delete_before_replace=True if kind in BINDING_KINDS else None,
                 ),
                 **args,
             )

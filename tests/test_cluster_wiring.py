@@ -38,6 +38,7 @@ class Request:
     retain_on_delete: bool | None
     replace_on_changes: list[str]
     delete_before_replace: bool
+    delete_before_replace_defined: bool  # False: left to the provider (Kubernetes asks for it on same-name replaces)
     provider: str
 
 
@@ -52,6 +53,7 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Request]]:
             retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
             replace_on_changes=list(request.replaceOnChanges),
             delete_before_replace=request.deleteBeforeReplace,
+            delete_before_replace_defined=request.deleteBeforeReplaceDefined,
             provider=request.provider,
         )
         return register(self, request)
@@ -106,6 +108,7 @@ def test_patch_is_retained_on_delete_and_has_no_replacement_trigger(requests: di
         retain_on_delete=True,
         replace_on_changes=[],
         delete_before_replace=False,
+        delete_before_replace_defined=False,
         provider=requests["dev-aws-auth"].provider,
     )
     assert requests["dev-aws-auth"].provider.split("::")[-2:-1] == ["dev-k8s"]
@@ -205,6 +208,29 @@ def test_bindings_are_replaced_when_role_ref_changes_and_namespaces_are_retained
     assert namespaces == ["dev-namespace/projecta-dev", "dev-namespace/projectb-dev"]
     assert all(requests[n].retain_on_delete is True for n in namespaces)
     assert all(requests[n].retain_on_delete is None for n in bindings)  # removing a grant deletes its binding
+    others = [n for n in created if n not in bindings]
+    assert all(not requests[n].delete_before_replace_defined for n in others), others
+
+
+def test_replacements_that_reuse_a_unique_key_delete_first(requests: dict[str, Request]) -> None:
+    """IAM role names ignore the path; access entries are one per principal; associations are keyed by
+    principal and policy. Created first, each replacement would collide with, or be undone by, the old one."""
+    run("dev")
+    run("prod")
+    by_type: dict[str, list[Request]] = {}
+    for request in requests.values():
+        by_type.setdefault(request.type, []).append(request)
+    for typ in (
+        "aws:iam/role:Role",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    ):
+        assert by_type[typ], typ
+        assert all(r.delete_before_replace and r.delete_before_replace_defined for r in by_type[typ]), typ
+    # Team groups outlive a removed team until every environment's stack has dropped its inline policy.
+    groups = by_type["aws:iam/group:Group"]
+    assert len(groups) == 3
+    assert all(r.retain_on_delete is True for r in groups)
 
 
 def test_manifests_are_passed_as_planned(requests: dict[str, Request]) -> None:
