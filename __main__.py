@@ -1,6 +1,9 @@
-"""Pulumi entry point: `pulumi up -s <env>` runs this. Bad config exits 2 with one line, nothing applied."""
+"""Pulumi entry point: `pulumi up -s <env>` runs this.
 
-import sys
+Bad config stops the program before any resource is declared, so nothing is applied; RunError makes the engine
+print the one-line message as an error, without a stack trace. (`python -m access plan` shows the same line and
+exits with code 2.)
+"""
 
 import pulumi
 
@@ -10,7 +13,6 @@ from access.program import main
 try:
     outputs = main()
 except ConfigError as error:
-    print(f"error: {error}", file=sys.stderr)
-    sys.exit(2)
+    raise pulumi.RunError(str(error)) from None
 for key, value in outputs.items():
     pulumi.export(key, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -20,16 +21,22 @@ from access.stack_config import StackSettings
 
 
 def read_settings() -> StackSettings:
-    values: dict[str, Any] = {}
+    stack = pulumi.get_stack()
+    # The engine hands the program only the keys it asks for, so a misspelt access:* key in the stack file would
+    # silently fall back to its default: check the file's keys too (the CLI runs the program in the project dir).
+    stack_file = Path(f"Pulumi.{stack}.yaml")
+    values: dict[str, Any] = stack_config.read_stack_file(Path("."), stack) if stack_file.exists() else {}
     access = pulumi.Config("access")
     for key in stack_config.KEYS:
         value = access.get(key)
         if value is not None:
             values[f"access:{key}"] = value
-    region = pulumi.Config("aws").get("region")
-    if region:
-        values["aws:region"] = region
-    return stack_config.parse(pulumi.get_stack(), values)
+    aws_config = pulumi.Config("aws")
+    for key in ("region", "allowedAccountIds"):
+        value = aws_config.get(key)
+        if value is not None:
+            values[f"aws:{key}"] = value
+    return stack_config.parse(stack, values)
 
 
 @dataclass
@@ -171,6 +178,7 @@ def main() -> dict[str, Any]:
     # Quotas are per account and cluster: check every environment's share before this one declares anything.
     quotas.preflight(org)
     plan = plan_environment(org, settings.environment, settings.auth_mode, settings.stack)
+    stack_config.check_account(settings, plan.account_id, plan.account)
     environment_iam = EnvironmentIam(plan.environment, plan)
     connection = connect(plan, settings, environment_iam.roles)
     access = ClusterAccess(

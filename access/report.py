@@ -60,6 +60,7 @@ def load_stack(
 
     quotas.preflight(org)
     plan = plan_environment(org, settings.environment, settings.auth_mode, stack)
+    stack_config.check_account(settings, plan.account_id, plan.account)
     return settings, org, plan
 
 

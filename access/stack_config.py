@@ -6,6 +6,7 @@ the cluster's authentication mode, and where the config directory is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ class StackSettings:
     aws_auth_exists: bool = True  # read the live aws-auth before writing (false only for a cluster without one)
     deploy_role_arn: str | None = None  # role the Kubernetes provider assumes for `aws eks get-token`
     region: str | None = None
+    # aws:allowedAccountIds: the AWS provider refuses credentials of any other account; must be the environment's.
+    allowed_account_ids: tuple[str, ...] = ()
 
 
 def parse(stack: str, config: Mapping[str, Any]) -> StackSettings:
@@ -67,6 +70,14 @@ def parse(stack: str, config: Mapping[str, Any]) -> StackSettings:
     if source == "stack" and not cluster_stack:
         raise err("access:clusterStack", "required with clusterSource stack: e.g. acme/eks-clusters/dev")
     aws_auth_exists = _boolean(config.get("access:awsAuthExists", True), lambda m: err("access:awsAuthExists", m))
+    allowed = config.get("aws:allowedAccountIds", [])
+    if isinstance(allowed, str):  # as Pulumi's config hands structured values to the program: JSON text
+        try:
+            allowed = json.loads(allowed)
+        except json.JSONDecodeError:
+            allowed = None
+    if not isinstance(allowed, list) or not all(isinstance(a, (str, int)) for a in allowed):
+        raise err("aws:allowedAccountIds", 'must be a list of account ids, e.g. ["111122223333"]')
     deploy_role = config.get("access:deployRoleArn")
     if deploy_role is not None and (not isinstance(deploy_role, str) or ":role/" not in deploy_role):
         raise err("access:deployRoleArn", f"{deploy_role!r} is not a role ARN")
@@ -79,6 +90,7 @@ def parse(stack: str, config: Mapping[str, Any]) -> StackSettings:
         cluster_stack=cluster_stack,
         aws_auth_exists=aws_auth_exists,
         deploy_role_arn=deploy_role,
+        allowed_account_ids=tuple(str(a) for a in allowed),
         region=config.get("aws:region"),
     )
 
@@ -107,3 +119,19 @@ def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
         # Pulumi's structured form {value: ...} holds the plain value under "value".
         out[str(key)] = value["value"] if isinstance(value, dict) and "value" in value else value
     return out
+
+
+def check_account(settings: StackSettings, account_id: str, account: str) -> None:
+    """The stack's aws:allowedAccountIds must be exactly the account config gives its environment.
+
+    Every ARN eks-access writes (trust principals, mapRoles, group policies) is built from config's account id;
+    with credentials of another account the roles would land there and nobody could log in. The AWS provider
+    enforces aws:allowedAccountIds before any call, so this makes the wrong-credentials mistake impossible.
+    """
+    if settings.allowed_account_ids and list(settings.allowed_account_ids) != [account_id]:
+        raise ConfigError(
+            f"Pulumi.{settings.stack}.yaml",
+            "config.aws:allowedAccountIds",
+            f"{list(settings.allowed_account_ids)} does not match account {account!r} ({account_id}) of environment "
+            f'{settings.environment!r} in config/environments.yaml; set it to ["{account_id}"]',
+        )

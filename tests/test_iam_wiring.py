@@ -298,6 +298,8 @@ def test_each_account_has_its_own_home_environment(tree: ConfigTree) -> None:
 
     tree.edit("environments.yaml", prod_account)
     project = tree.project()
+    stack_file = project / "Pulumi.prod.yaml"  # prod's credentials are now the other account's
+    stack_file.write_text(stack_file.read_text().replace(f'["{ACCOUNT}"]', '["444455556666"]'))
     prod, _ = iam_run(project, "prod")
     staging, _ = iam_run(project, "staging")
     assert iam_counts(prod) == {ROLE: 5, GROUP: 3, GROUP_POLICY: 3, USER_GROUP_MEMBERSHIP: 5}
