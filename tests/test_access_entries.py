@@ -310,6 +310,10 @@ def test_environments_sharing_a_cluster_declare_cluster_wide_objects_once(tree: 
     assert not cluster_scoped & {manifest_id(m) for m in staging.manifests}
     admin_rows = [r for r in effective_access(staging, org) if r.principal == "erin"]
     assert [(r.role, r.namespace, r.level) for r in admin_rows] == [("staging-cluster-admins", "*", "cluster-admin")]
-    with pytest.raises(ConfigError) as error:
-        plan_environment(org, "staging", AuthMode.CONFIG_MAP)
-    assert "shared by environments prod, staging" in str(error.value)
+    for writes_aws_auth in (AuthMode.CONFIG_MAP, AuthMode.API_AND_CONFIG_MAP):
+        with pytest.raises(ConfigError) as error:
+            plan_environment(org, "staging", writes_aws_auth)
+        assert str(error.value) == (
+            "Pulumi.staging.yaml: config.access:authMode: cluster 'eks-prod' is shared by environments prod, staging; "
+            "aws-auth mapRoles has one writer, so environments sharing a cluster must use access:authMode api"
+        )

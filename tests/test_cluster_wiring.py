@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class Request:
     delete_before_replace: bool
     delete_before_replace_defined: bool  # False: left to the provider (Kubernetes asks for it on same-name replaces)
     provider: str
+    dependencies: list[str] = field(default_factory=list, compare=False)  # URNs of explicit depends_on
 
 
 @pytest.fixture
@@ -55,6 +56,7 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Request]]:
             delete_before_replace=request.deleteBeforeReplace,
             delete_before_replace_defined=request.deleteBeforeReplaceDefined,
             provider=request.provider,
+            dependencies=list(request.dependencies),
         )
         return register(self, request)
 
@@ -414,3 +416,15 @@ def test_patch_creates_when_absent_and_survives_destroy() -> None:
     subprocess.run(["pulumi", "destroy", "--yes", "-s", stack], cwd=REPO, check=True)
     retained = json.loads(kubectl_aws_auth().stdout)
     assert retained["data"]["mapRoles"] == outputs["mapRoles"]
+
+
+def test_patch_waits_for_the_roles_and_rbac_for_its_namespace(requests: dict[str, Request]) -> None:
+    """mapRoles names roles this stack creates (a mapping to a missing role is dead until it exists), and a Role
+    or RoleBinding cannot be created before its namespace."""
+    run("dev")
+    role_names = [n for n, r in requests.items() if r.type == "aws:iam/role:Role"]
+    assert len(role_names) == 5
+    patch_deps = requests["dev-aws-auth"].dependencies
+    assert sorted(urn.rsplit("::", 1)[-1] for urn in patch_deps if "aws:iam/role:Role" in urn) == sorted(role_names)
+    for name in ("dev-role/projecta-dev/eks-access-operate", "dev-rolebinding/projecta-dev/eks-access-humans-operate"):
+        assert [urn.rsplit("::", 1)[-1] for urn in requests[name].dependencies] == ["dev-namespace/projecta-dev"]

@@ -973,3 +973,15 @@ def test_shared_cluster_must_name_its_home_environment(tree: ConfigTree) -> None
         "config/environments.yaml: clusters.dev.home_environment: 'prod' is not an environment of this cluster "
         "(its environments: dev, staging)"
     )
+
+
+def test_at_most_45_role_tags(tree: ConfigTree) -> None:
+    """IAM allows 50 tags per role and eks-access adds up to 5 of its own."""
+    tree.edit("settings.yaml", lambda d: d["roles"].update(tags={f"k{i:02d}": "v" for i in range(45)}))
+    assert len(tree.load().roles.tags) == 45
+    tree.edit("settings.yaml", lambda d: d["roles"]["tags"].update({"k45": "v"}))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == (
+        "config/settings.yaml: roles.tags: 46 tags; IAM allows 50 per role and eks-access adds up to 5 of its own"
+    )

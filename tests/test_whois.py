@@ -466,3 +466,23 @@ def test_lookup_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pyt
         "error: cloudtrail:LookupEvents in eu-west-1: An error occurred (AccessDeniedException) when calling the "
         "LookupEvents operation: not authorized to perform: cloudtrail:LookupEvents\n"
     )
+
+
+def test_one_unpinned_statement_means_the_session_name_proves_nothing() -> None:
+    """Explicitly trusted principals (e.g. SSO roles) get a statement without the session-name condition: anyone
+    entering through it may pick any session name, so the username cannot be taken as the IAM user."""
+    from access import iam
+    from access.model import RoleSettings
+
+    pinned = iam.human_trust_policy("111122223333", RoleSettings())
+    assert whois.session_pinned(pinned)
+    with_sso = iam.human_trust_policy(
+        "111122223333",
+        RoleSettings(trusted_principals=("arn:aws:iam::111122223333:role/AWSReservedSSO_Dev_0123456789abcdef",)),
+    )
+    assert [s["Sid"] for s in with_sso["Statement"]] == [
+        "AccountUsersAllowedByGroupPolicy",
+        "ExplicitlyTrustedPrincipals",
+    ]
+    assert not whois.session_pinned(with_sso)
+    assert not whois.session_pinned({"Version": "2012-10-17", "Statement": []})
