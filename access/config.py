@@ -679,6 +679,8 @@ class Loader:
             if lid in BUILTIN_LEVELS:
                 raise lnode.error(f"{lid!r} is a built-in level (view, operate, deploy, admin); pick another id")
             m = lnode.mapping({"rules", "allow_escalation", "description"}, required=("rules",))
+            if "description" in m:
+                m["description"].string()
             allow = m["allow_escalation"].boolean() if "allow_escalation" in m else False
             out[lid] = AccessLevel(lid, self._rules(m["rules"], allow, cluster_scope=False), builtin=False)
         return out

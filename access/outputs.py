@@ -65,7 +65,8 @@ def _role_id(project: str, level: str, levels_of_project: set[str | None]) -> st
 
 def requires_user_name_session(trust_policy: PolicyDocument) -> bool:
     """True when the trust policy pins ``sts:RoleSessionName`` to ``${aws:username}``: a kubeconfig must then
-    pass ``--role-session-name <IAM user name>`` to ``aws eks get-token`` or the assume-role is denied."""
+    sign tokens with the session name set to the IAM user name (``aws-iam-authenticator token --session-name``;
+    ``aws eks get-token`` cannot set it) or the assume-role is denied."""
     for statement in trust_policy.get("Statement", []):
         equals = statement.get("Condition", {}).get("StringEquals", {})
         if equals.get("sts:RoleSessionName") == "${aws:username}":

@@ -985,3 +985,11 @@ def test_at_most_45_role_tags(tree: ConfigTree) -> None:
     assert str(error.value) == (
         "config/settings.yaml: roles.tags: 46 tags; IAM allows 50 per role and eks-access adds up to 5 of its own"
     )
+
+
+def test_level_description_is_a_string(tree: ConfigTree) -> None:
+    rules = [{"api_groups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    tree.edit("access.yaml", lambda d: d.update(levels={"peek": {"rules": rules, "description": 5}}))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == "config/access.yaml: levels.peek.description: must be a non-empty string, found number 5"

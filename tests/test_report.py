@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from access.cli import main
+from tests.conftest import REPO
 
 OPERATE_RULES = "create pods/exec; get apps/deployments batch/cronjobs batch/jobs pods/log services; get,list pods"
 
 
 def plan_output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main(["plan", *args]) == 0
+    assert main(["plan", "--project-dir", str(REPO), *args]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
     return captured.out
