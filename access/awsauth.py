@@ -231,12 +231,35 @@ def merge(
         carry_over(planned_users, USER_ARN_KEY, USERS_KEY, "declare them under map_users in config/access.yaml")
         users_text = render(planned_users, USER_ARN_KEY)
     managed = sorted({authenticator_key(e.arn) for e in roles + planned_users})
-    return MergedAwsAuth(
+    merged = MergedAwsAuth(
         map_roles=render(roles),
         map_users=users_text,
         annotations={OWNER_ANNOTATION: owner, MANAGED_ANNOTATION: json.dumps(managed, separators=(",", ":"))},
         kept=tuple(e.arn for e in kept),
     )
+    check_size(merged)
+    return merged
+
+
+# Kubernetes limits: all annotations of an object together, and a ConfigMap's data (etcd's object limit).
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+CONFIGMAP_DATA_MAX_BYTES = 1024 * 1024
+
+
+def check_size(merged: MergedAwsAuth) -> None:
+    """Refuse an aws-auth the API server would reject: better one line in the preview than a failed update."""
+    annotations = sum(len(k.encode()) + len(v.encode()) for k, v in merged.annotations.items())
+    if annotations > ANNOTATIONS_MAX_BYTES:
+        raise AwsAuthError(
+            f"aws-auth annotations would be {annotations} bytes; Kubernetes allows {ANNOTATIONS_MAX_BYTES}: "
+            "too many principals for one aws-auth, use access:authMode api (access entries)"
+        )
+    data = sum(len(k.encode()) + len(v.encode()) for k, v in merged.data.items())
+    if data > CONFIGMAP_DATA_MAX_BYTES:
+        raise AwsAuthError(
+            f"aws-auth data would be {data} bytes; a ConfigMap holds at most {CONFIGMAP_DATA_MAX_BYTES}: "
+            "too many principals for one aws-auth, use access:authMode api (access entries)"
+        )
 
 
 def configmap_manifest(merged: MergedAwsAuth) -> dict[str, Any]:

@@ -458,3 +458,22 @@ def test_a_map_user_may_not_pose_as_a_node(tree: ConfigTree) -> None:
         f"config/access.yaml: map_users.dev: username 'system:node:ip-10-0-0-1' of {LEGACY_USER!r} is a system: "
         "name; people may not pose as nodes or Kubernetes components"
     )
+
+
+def test_an_aws_auth_the_api_server_would_reject_is_refused() -> None:
+    """Issue 7: every document within its size limit. The managed-ARN annotation grows with every principal."""
+    from access.awsauth import ANNOTATIONS_MAX_BYTES, AwsAuthError, MergedAwsAuth, check_size
+
+    arns = [f"arn:aws:iam::111122223333:role/{'r' * 40}-{i:05d}" for i in range(4000)]
+    big = MergedAwsAuth(
+        map_roles="[]\n", map_users=None, annotations={"eks-access/managed-arns": ",".join(arns)}, kept=()
+    )
+    with pytest.raises(AwsAuthError) as error:
+        check_size(big)
+    size = len("eks-access/managed-arns") + len(",".join(arns))
+    assert size > ANNOTATIONS_MAX_BYTES
+    assert str(error.value) == (
+        f"aws-auth annotations would be {size} bytes; Kubernetes allows {ANNOTATIONS_MAX_BYTES}: too many principals "
+        "for one aws-auth, use access:authMode api (access entries)"
+    )
+    check_size(MergedAwsAuth(map_roles="[]\n", map_users=None, annotations={"k": ",".join(arns[:100])}, kept=()))
