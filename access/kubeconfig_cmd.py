@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from access import kubeconfig
 from access.cli import UsageError
 from access.kubeconfig import ClusterEndpoint, PersonContext
-from access.outputs import human_role_id
+from access.outputs import human_role_ids
 from access.plan import EnvironmentPlan, RoleKind, RolePlan
 
 EXAMPLE = """examples:
@@ -172,9 +172,10 @@ def from_outputs(
             f"stack {stack} has no kubeconfigs output; run `pulumi up` for it, or use --from-plan / --cluster"
         )
     role_arns: dict[str, str] = {}
+    role_ids = human_role_ids(plan)
     for role in roles:
         if role.kind == RoleKind.HUMAN:
-            role_id = human_role_id(plan, role.project or "", role.level or "")
+            role_id = role_ids[role.key]
             entry = configs.get(role_id)
             if not isinstance(entry, dict) or not entry.get("roleArn"):
                 raise UsageError(f"stack {stack} outputs have no kubeconfigs.{role_id}; run `pulumi up` for it")

@@ -44,14 +44,9 @@ KUBECONFIG_KEYS = (
 ACCESS_ENTRY_KEYS = ("principalArn", "type", "username", "kubernetesGroups")
 
 
-def human_role_id(plan: EnvironmentPlan, project: str, level: str) -> str:
-    """Key of a human role in ``roleArns``: the project, or ``project.level`` when roles are split by level."""
-    levels = {r.level for r in plan.roles if r.kind == RoleKind.HUMAN and r.project == project}
-    return _role_id(project, level, levels)
-
-
 def human_role_ids(plan: EnvironmentPlan) -> dict[str, str]:
-    """:func:`human_role_id` of every human role, by role key: one pass over the roles, not one per role."""
+    """Each human role's key in ``roleArns``/``kubeconfigs``, by role key: the project, or ``project.level`` when
+    a project's roles are split by level. One pass over the roles."""
     humans = [r for r in plan.roles if r.kind == RoleKind.HUMAN]
     levels: dict[str, set[str | None]] = {}
     for role in humans:
