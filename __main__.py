@@ -8,7 +8,7 @@ exits with code 2.)
 import pulumi
 
 from access.errors import ConfigError
-from access.program import main
+from access.stack.program import main
 
 try:
     outputs = main()

@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make the access package importable
     sys.path.insert(0, str(REPO))
 
-from access.config import load  # noqa: E402
-from access.model import MAX_GROUPS_PER_ACCOUNT, MAX_ROLES_PER_ACCOUNT, Quotas  # noqa: E402
-from access.plan import account_team_groups, build_roles  # noqa: E402
+from access.core.config import load  # noqa: E402
+from access.core.model import MAX_GROUPS_PER_ACCOUNT, MAX_ROLES_PER_ACCOUNT, Quotas  # noqa: E402
+from access.core.plan import account_team_groups, build_roles  # noqa: E402
 
 ENVIRONMENT_IDS = ("dev", "staging", "prod", "qa", "perf", "demo")
 # Access level of a team on a project-environment: most teams operate their projects, some deploy by hand.

@@ -1,9 +1,9 @@
 """Time the in-process plan of one stack against the floor measured in the same run, and measure change locality.
 
 For each size (project-environments in one stack) a synthetic organisation is written with ``bench/make_org.py``
-and two programs run under the same Pulumi mock runtime (``access.offline.run_program``):
+and two programs run under the same Pulumi mock runtime (``access.stack.offline.run_program``):
 
-* the real program (``access.program.main``): config load, plan, rendering, components, resources;
+* the real program (``access.stack.program.main``): config load, plan, rendering, components, resources;
 * the floor: a bare program that registers the same resources (same types, names and input values, taken from the
   real run's recording) with the same SDK classes and no logic: no config, no plan, no parents, no Outputs.
 
@@ -72,10 +72,10 @@ class Recorded:
 def live_aws_auth(project_dir: Path, stack: str) -> dict[str, Any]:
     """The aws-auth EKS keeps for the stack's cluster (its node roles), computed before any timing starts,
     so neither the program nor the floor pays for the mock's own lookup."""
-    from access import awsauth
-    from access.config import load
-    from access.plan import node_map_entry
-    from access.stack_config import read_stack_file
+    from access.core import awsauth
+    from access.core.config import load
+    from access.core.plan import node_map_entry
+    from access.core.stack_settings import read_stack_file
 
     environment = str(read_stack_file(project_dir, stack)["access:environment"])
     org = load(project_dir / "config")
@@ -85,7 +85,7 @@ def live_aws_auth(project_dir: Path, stack: str) -> dict[str, Any]:
 
 def record(project_dir: Path, stack: str = STACK) -> list[Recorded]:
     """Run the real program offline and return every resource it registered, in order."""
-    from access.offline import Fixtures, run_program
+    from access.stack.offline import Fixtures, run_program
 
     run = run_program(project_dir, stack, Fixtures(live_aws_auth=live_aws_auth(project_dir, stack)))
     return [Recorded(r.type, r.name, r.inputs, r.read) for r in run.resources]
@@ -187,8 +187,8 @@ def measure_here(kind: str, project_dir: Path, recording: Path | None, stack: st
     frozen out of the garbage collector's sight (``gc.freeze``), so neither side pays for scanning them: what is
     timed is what the run itself allocates, and the cyclic collector is a large part of that.
     """
-    import access.program  # noqa: F401 - imported before timing, like the floor's SDK classes
-    from access.offline import Fixtures, run_program
+    import access.stack.program  # noqa: F401 - imported before timing, like the floor's SDK classes
+    from access.stack.offline import Fixtures, run_program
 
     fixtures = Fixtures(live_aws_auth=live_aws_auth(project_dir, stack))
     program = None

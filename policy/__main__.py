@@ -1,12 +1,12 @@
 """eks-access guardrails as a Pulumi policy pack: ``pulumi preview --policy-pack policy``.
 
-Thin adapters: one resource policy per rule of :mod:`access.guardrails`, which holds the checks (unit-tested
+Thin adapters: one resource policy per rule of :mod:`access.core.guardrails`, which holds the checks (unit-tested
 in tests/test_guardrails.py). The allowed admin group and break-glass roles come from the reviewed config
 (``../config``, or ``EKS_ACCESS_CONFIG_DIR``); if it cannot be read the pack allows the least (the default
 admin group, no break-glass role), so it fails closed.
 
 What a policy pack cannot see: deletes and replacements (it is shown the desired state of each resource, not
-the engine's steps) and the ``retainOnDelete`` option. ``python -m access.preview_guard`` checks those on
+the engine's steps) and the ``retainOnDelete`` option. ``python -m access.commands.preview_guard`` checks those on
 ``pulumi preview --json``; docs/pull-requests.md explains both.
 """
 
@@ -30,7 +30,7 @@ from pulumi_policy import (  # noqa: E402
     ResourceValidationPolicy,
 )
 
-from access import config, guardrails  # noqa: E402
+from access.core import config, guardrails  # noqa: E402
 from access.errors import ConfigError  # noqa: E402
 
 PACK_NAME = "eks-access-guardrails"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from access.config import load
-from access.model import Organisation
+from access.core.config import load
+from access.core.model import Organisation
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "config"

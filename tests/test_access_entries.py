@@ -6,15 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from access.errors import ConfigError
-from access.model import ACCESS_ENTRIES_PER_CLUSTER, AuthMode, Organisation
-from access.plan import (
+from access.core.model import ACCESS_ENTRIES_PER_CLUSTER, AuthMode, Organisation
+from access.core.plan import (
     CLUSTER_ADMIN_POLICY,
     AccessEntryPlan,
     AccessPolicyPlan,
     plan_environment,
     validate_access_entries,
 )
+from access.errors import ConfigError
 from tests.conftest import ConfigTree
 from tests.golden import STACKS, check_golden, stack_plan, to_yaml
 
@@ -277,8 +277,8 @@ def test_eks_managed_node_roles_get_no_access_entry_but_stay_in_aws_auth(tree: C
 def test_environments_sharing_a_cluster_declare_cluster_wide_objects_once(tree: ConfigTree) -> None:
     """EKS allows one entry per principal and a ClusterRoleBinding exists once: only the home environment's
     stack declares node and break-glass entries and cluster RBAC; the others still get those bindings."""
-    from access.matrix import effective_access
-    from access.rbac import manifest_id
+    from access.core.evaluate import effective_access
+    from access.core.plan.rbac import manifest_id
 
     def share(data: dict) -> None:
         data["environments"]["staging"]["cluster"] = "prod"

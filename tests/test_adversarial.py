@@ -1,8 +1,9 @@
 """Bad configs against the CLI: each is refused with one line naming file and key, exit code 2, nothing rendered.
 
 The plan command is what people run before ``pulumi up``; whichever layer refuses a config (the loader, the
-quotas preflight or the planner), the refusal must look the same. Most cases call ``access.cli.main`` in-process;
-a handful run ``python -m access`` as a real subprocess to prove the exit code and that no traceback escapes.
+quotas preflight or the planner), the refusal must look the same. Most cases call ``access.commands.cli.main``
+in-process; a handful run ``python -m access`` as a real subprocess to prove the exit code and that no traceback
+escapes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 
-from access.cli import main
+from access.commands.cli import main
 from tests.conftest import REPO, ConfigTree
 from tests.test_config_errors import A, Edit, add_node_role, change, put, rule, text
 
@@ -361,7 +362,7 @@ def test_at_least_thirty_distinct_cases() -> None:
 
 def test_sample_config_is_accepted(tree: ConfigTree) -> None:
     """The cases differ from an accepted config only by their edits."""
-    from access.report import load_stack
+    from access.commands.plan import load_stack
 
     settings, _org, plan = load_stack(tree.project(), "dev")
     assert (settings.environment, plan.cluster_name) == ("dev", "eks-dev")

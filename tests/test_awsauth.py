@@ -1,6 +1,6 @@
 """aws-auth mapRoles/mapUsers: rendered safely, read back as the authenticator reads it, merged without loss.
 
-The authenticator's reading is re-implemented here independently of access.awsauth (YAML -> JSON ->
+The authenticator's reading is re-implemented here independently of access.core.awsauth (YAML -> JSON ->
 Go-style struct decoding with case-insensitive keys, entries keyed by the lower-cased ARN, last one
 wins), so a renderer bug cannot hide behind the same parser.
 """
@@ -15,11 +15,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from access import awsauth
-from access.awsauth import AwsAuthError, MergedAwsAuth
+from access.core import awsauth
+from access.core.awsauth import AwsAuthError, MergedAwsAuth
+from access.core.model import AuthMode, NodeRole, NodeType, Organisation
+from access.core.plan import MapEntry, check_unique_arns, node_map_entry, plan_environment
 from access.errors import ConfigError
-from access.model import AuthMode, NodeRole, NodeType, Organisation
-from access.plan import MapEntry, check_unique_arns, node_map_entry, plan_environment
 from tests.conftest import ConfigTree
 from tests.golden import STACKS, check_golden, stack_plan, to_yaml
 
@@ -462,7 +462,7 @@ def test_a_map_user_may_not_pose_as_a_node(tree: ConfigTree) -> None:
 
 def test_an_aws_auth_the_api_server_would_reject_is_refused() -> None:
     """Issue 7: every document within its size limit. The managed-ARN annotation grows with every principal."""
-    from access.awsauth import ANNOTATIONS_MAX_BYTES, AwsAuthError, MergedAwsAuth, check_size
+    from access.core.awsauth import ANNOTATIONS_MAX_BYTES, AwsAuthError, MergedAwsAuth, check_size
 
     arns = [f"arn:aws:iam::111122223333:role/{'r' * 40}-{i:05d}" for i in range(4000)]
     big = MergedAwsAuth(

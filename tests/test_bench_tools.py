@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from access.config import FILES, load
-from access.offline import Fixtures, run_program
-from access.plan import plan_environment
-from access.quotas import preflight
+from access.core.config import FILES, load
+from access.core.plan import plan_environment
+from access.core.quotas import preflight
+from access.stack.offline import Fixtures, run_program
 from bench.make_org import OrgShape, generate, main, make_org
 from bench.plan_scale import (
     MEMBERSHIP,

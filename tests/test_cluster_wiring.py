@@ -19,11 +19,12 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
-from access import awsauth, offline
-from access.model import AuthMode
-from access.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, Registered, run_program
-from access.plan import EnvironmentPlan, plan_environment
-from access.program import auth_mode_problem
+from access.core import awsauth
+from access.core.model import AuthMode
+from access.core.plan import EnvironmentPlan, plan_environment
+from access.stack import offline
+from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, Registered, run_program
+from access.stack.program import auth_mode_problem
 from tests.conftest import REPO, ConfigTree
 
 ACCOUNT = "111122223333"
@@ -74,7 +75,7 @@ def one(found: list[Registered]) -> Registered:
 
 
 def plan_of(stack: str, mode: AuthMode) -> EnvironmentPlan:
-    from access.config import load
+    from access.core.config import load
 
     return plan_environment(load(REPO / "config", label="config"), stack, mode, stack)
 

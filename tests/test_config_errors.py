@@ -938,7 +938,7 @@ def test_error_parts_and_format() -> None:
 
 
 def test_missing_config_directory(tree: ConfigTree) -> None:
-    from access.config import load
+    from access.core.config import load
 
     with pytest.raises(ConfigError) as caught:
         load(tree.root / "nowhere", label="nowhere")

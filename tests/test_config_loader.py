@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from access import names
-from access.model import (
+from access.core import names
+from access.core.catalog import BUILTIN_LEVELS
+from access.core.model import (
     AccessLevel,
     Account,
     CiDeployer,
@@ -26,7 +27,6 @@ from access.model import (
     RoleSettings,
     Team,
 )
-from access.rbac_catalog import BUILTIN_LEVELS
 from tests.conftest import ConfigTree
 
 ACCOUNT = "111122223333"
@@ -443,7 +443,7 @@ def test_docs_list_every_naming_template_with_its_default_and_placeholders() -> 
     """docs/config.md's naming table is the reference people read: it must match the code."""
     from dataclasses import fields
 
-    from access.config import TEMPLATE_FIELDS_BY_KEY
+    from access.core.config import TEMPLATE_FIELDS_BY_KEY
     from tests.conftest import REPO
 
     doc = (REPO / "docs" / "config.md").read_text()

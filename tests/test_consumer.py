@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from access.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, run_program
+from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, run_program
 from tests.conftest import REPO
 
 MARKER = "<!-- consumer-example: tests/test_consumer.py executes the next python block -->"

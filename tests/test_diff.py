@@ -18,9 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from access import cli
-from access.config import load
-from access.diff import (
+from access.commands import cli
+from access.commands.diff import (
     CLUSTER_ADMIN,
     ESCALATION,
     EXEC,
@@ -36,8 +35,9 @@ from access.diff import (
     permission_categories,
     snapshot,
 )
-from access.model import AuthMode, Organisation
-from access.plan import plan_environment
+from access.core.config import load
+from access.core.model import AuthMode, Organisation
+from access.core.plan import plan_environment
 from tests.conftest import REPO, SAMPLE_CONFIG, ConfigTree
 
 ALL = ["cluster-admin", "system", "exec", "secrets", "escalation", "trust"]

@@ -18,16 +18,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from access import awsauth
-from access.config import FILES, load
+from access.commands.plan import plan_document
+from access.core import awsauth
+from access.core.config import FILES, load
+from access.core.evaluate import effective_access
+from access.core.model import AuthMode, Organisation
+from access.core.outputs import stack_outputs
+from access.core.plan import plan_environment
+from access.core.quotas import preflight
+from access.core.stack_settings import StackSettings
 from access.errors import ConfigError
-from access.matrix import effective_access
-from access.model import AuthMode, Organisation
-from access.outputs import stack_outputs
-from access.plan import plan_environment
-from access.quotas import preflight
-from access.report import plan_document
-from access.stack_config import StackSettings
 from tests.org_strategies import Config, config_dir, organisations
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

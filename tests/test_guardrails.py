@@ -20,8 +20,8 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from access import guardrails
-from access.guardrails import (
+from access.core import guardrails
+from access.core.guardrails import (
     ACCESS_ENTRY,
     ACCESS_POLICY_ASSOCIATION,
     AWS_AUTH_PATCHED_NOT_OWNED,
@@ -39,9 +39,9 @@ from access.guardrails import (
     settings_from_org,
     trust_policy_findings,
 )
-from access.model import Organisation
-from access.offline import run_program
-from access.plan import CLUSTER_ADMIN_POLICY
+from access.core.model import Organisation
+from access.core.plan import CLUSTER_ADMIN_POLICY
+from access.stack.offline import run_program
 from tests.conftest import REPO, ConfigTree
 
 ACCOUNT = "111122223333"

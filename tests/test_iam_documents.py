@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from parliament import analyze_policy_string
 from policyuniverse.policy import Policy
 
-from access import iam
+from access.core import iam
+from access.core.model import CiDeployer, GithubOidc, Mfa, Monitoring, Organisation, RoleSettings
+from access.core.plan import build_group_policies, build_roles
 from access.errors import ConfigError
-from access.model import CiDeployer, GithubOidc, Mfa, Monitoring, Organisation, RoleSettings
-from access.plan import build_group_policies, build_roles
 from tests.conftest import REPO, ConfigTree
 
 ACCOUNT = "111122223333"
@@ -353,8 +353,9 @@ def test_size_does_not_count_white_space_inside_values() -> None:
 
 DUMP_ALL_DOCUMENTS = """
 import sys
-from access import config, iam
-from access.plan import build_group_policies, build_roles
+from access.core import config
+from access.core import iam
+from access.core.plan import build_group_policies, build_roles
 org = config.load("config", label="config")
 for env in sorted(org.environments):
     roles = build_roles(org, env)

@@ -17,9 +17,9 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
-from access import iam
-from access.model import Mfa, RoleSettings
-from access.offline import AccessMocks, OfflineRun, Registered, run_program
+from access.core import iam
+from access.core.model import Mfa, RoleSettings
+from access.stack.offline import AccessMocks, OfflineRun, Registered, run_program
 from tests.conftest import REPO, ConfigTree
 
 ACCOUNT = "111122223333"

@@ -24,13 +24,13 @@ import pytest
 from parliament import analyze_policy_string
 from policyuniverse.policy import Policy
 
-from access import awsauth, iam, rbac
-from access.config import load
-from access.model import AuthMode, Organisation
-from access.offline import run_program
-from access.plan import EnvironmentPlan, plan_environment
-from access.quotas import preflight
-from access.report import load_stack
+from access.commands.plan import load_stack
+from access.core import awsauth, iam
+from access.core.config import load
+from access.core.model import AuthMode, Organisation
+from access.core.plan import EnvironmentPlan, plan_environment, rbac
+from access.core.quotas import preflight
+from access.stack.offline import run_program
 from bench.make_org import OrgShape, make_org
 from tests.conftest import REPO, ConfigTree
 

@@ -17,8 +17,9 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
-from access import kubeconfig, kubeconfig_cmd
-from access.cli import main
+from access.commands import kubeconfig as kubeconfig_cmd
+from access.commands.cli import main
+from access.core import kubeconfig
 from tests.conftest import REPO, ConfigTree
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,6 +1,6 @@
 """Stack outputs are a public API: the key set, the value types and the values, pinned.
 
-The real program runs under Pulumi's mocks (``access.offline.run_program``); what it returns is what
+The real program runs under Pulumi's mocks (``access.stack.offline.run_program``); what it returns is what
 ``pulumi.export`` publishes. docs/outputs.md documents every key asserted here.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from access.offline import FAKE_CA, FAKE_ENDPOINT, run_program
-from access.outputs import ACCESS_ENTRY_KEYS, KUBECONFIG_KEYS, OUTPUT_KEYS
+from access.core.outputs import ACCESS_ENTRY_KEYS, KUBECONFIG_KEYS, OUTPUT_KEYS
+from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, run_program
 from tests.conftest import REPO, ConfigTree
 
 # The contract, written out: changing it breaks consumers and must be a deliberate edit here and in the docs.
@@ -213,7 +213,7 @@ def test_roles_split_by_level_are_keyed_project_dot_level(tree: ConfigTree) -> N
 
 def test_plan_json_keys_are_documented() -> None:
     """docs/plan-json.md names every key of `python -m access plan --format json` (which embeds these outputs)."""
-    from access.report import load_stack, plan_document
+    from access.commands.plan import load_stack, plan_document
 
     settings, org, plan = load_stack(REPO, "prod")
     document = plan_document(settings, org, plan, {}, {})

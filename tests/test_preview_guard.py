@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from access.preview_guard import (
+from access.commands.preview_guard import (
     CONFIG_MAP,
     CONFIG_MAP_PATCH,
     ROLE,
@@ -171,7 +171,7 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_runs_as_a_module_reading_stdin() -> None:
     doc = json.dumps(preview(step("replace", ROLE_URN, role_state(), role_state(), replaceReasons=["path"])))
     result = subprocess.run(
-        [sys.executable, "-m", "access.preview_guard", "-", "--stack", "prod"],
+        [sys.executable, "-m", "access.commands.preview_guard", "-", "--stack", "prod"],
         input=doc,
         cwd=REPO,
         capture_output=True,

@@ -23,15 +23,15 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from access import awsauth, iam, names
-from access.config import load
+from access.commands.plan import plan_document
+from access.core import awsauth, iam, names
+from access.core.config import load
+from access.core.evaluate import effective_access, permission_set
+from access.core.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, AuthMode, Organisation
+from access.core.plan import EnvironmentPlan, build_group_policies, build_roles, plan_environment
+from access.core.quotas import preflight
+from access.core.stack_settings import StackSettings
 from access.errors import ConfigError
-from access.matrix import effective_access, permission_set
-from access.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, AuthMode, Organisation
-from access.plan import EnvironmentPlan, build_group_policies, build_roles, plan_environment
-from access.quotas import preflight
-from access.report import plan_document
-from access.stack_config import StackSettings
 from tests.conftest import REPO
 from tests.org_strategies import Config, config_dir, organisations, shuffled
 
@@ -92,8 +92,8 @@ def test_reordering_config_gives_the_same_plan(data: Config, mode: AuthMode, rng
 
 PRINT_PLAN = """
 import sys
-from access.config import load
-from access.model import AuthMode
+from access.core.config import load
+from access.core.model import AuthMode
 from tests.test_properties import plan_json
 print(plan_json(load(sys.argv[1], label="config"), AuthMode(sys.argv[2])))
 """

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from access import iam, quotas
+from access.core import iam, quotas
+from access.core.model import Organisation
+from access.core.plan import build_group_policies, build_roles
 from access.errors import ConfigError
-from access.model import Organisation
-from access.plan import build_group_policies, build_roles
 from tests.conftest import ConfigTree
 
 PROD_ACCOUNT = "444455556666"
@@ -268,7 +268,7 @@ def test_exactly_three_thousand_access_entries_pass(tree: ConfigTree) -> None:
 
 
 def test_dev_stack_refuses_a_limit_broken_by_prod_grants(tree: ConfigTree) -> None:
-    from access.offline import run_program
+    from access.stack.offline import run_program
 
     add_teams(tree, 10, members=["alice"])  # grants in prod only, but the groups live in the shared account
     with pytest.raises(ConfigError) as error:

@@ -13,11 +13,11 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from access import awsauth, names, rbac
+from access.core import awsauth, names
+from access.core.catalog import BUILTIN_LEVELS, MONITORING_FORBIDDEN
+from access.core.model import AuthMode, Organisation
+from access.core.plan import EnvironmentPlan, plan_environment, rbac
 from access.errors import ConfigError
-from access.model import AuthMode, Organisation
-from access.plan import EnvironmentPlan, plan_environment
-from access.rbac_catalog import BUILTIN_LEVELS, MONITORING_FORBIDDEN
 from tests.conftest import ConfigTree
 from tests.golden import GOLDEN_DIR, STACKS, check_golden, stack_plan, to_yaml
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from access.cli import main
+from access.commands.cli import main
 from tests.conftest import REPO
 
 OPERATE_RULES = "create pods/exec; get apps/deployments batch/cronjobs batch/jobs pods/log services; get,list pods"

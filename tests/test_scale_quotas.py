@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from access import iam, names
-from access.config import load
+from access.core import iam, names
+from access.core.config import load
+from access.core.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, Organisation, Quotas
+from access.core.plan import account_team_groups, build_group_policies, build_roles, plan_environment
+from access.core.quotas import preflight
 from access.errors import ConfigError
-from access.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, Organisation, Quotas
-from access.plan import account_team_groups, build_group_policies, build_roles, plan_environment
-from access.quotas import preflight
 from bench.make_org import Config, OrgShape, make_org, needed_quotas, write_config
 
 SHAPE = OrgShape(teams=200, users=2000, teams_per_user=(1, 3), projects=250, environments=4, one_account=True)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from access.cli import main
+from access.commands.cli import main
 from tests.conftest import REPO, ConfigTree
 
 
@@ -45,7 +45,7 @@ def test_stack_must_allow_only_its_environments_account(tree: ConfigTree, capsys
 def test_misspelt_access_key_in_the_stack_file_is_refused_by_the_program(tree: ConfigTree) -> None:
     """The engine only hands the program the keys it asks for; the program reads the stack file to catch typos."""
     from access.errors import ConfigError
-    from access.offline import run_program
+    from access.stack.offline import run_program
 
     project = tree.project()
     stack_file = project / "Pulumi.dev.yaml"

@@ -15,9 +15,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from access import whois
-from access.cli import main
-from access.plan import build_roles
+from access.commands import whois
+from access.commands.cli import main
+from access.core.plan import build_roles
 from tests.conftest import REPO, ConfigTree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whois"
@@ -471,8 +471,8 @@ def test_lookup_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 def test_one_unpinned_statement_means_the_session_name_proves_nothing() -> None:
     """Explicitly trusted principals (e.g. SSO roles) get a statement without the session-name condition: anyone
     entering through it may pick any session name, so the username cannot be taken as the IAM user."""
-    from access import iam
-    from access.model import RoleSettings
+    from access.core import iam
+    from access.core.model import RoleSettings
 
     pinned = iam.human_trust_policy("111122223333", RoleSettings())
     assert whois.session_pinned(pinned)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from access import cli, preview_guard
+from access.commands import cli, preview_guard
 from tests.conftest import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -176,8 +176,8 @@ def test_preview_guard_step_blocks_destructive_changes_unless_labelled(
     assert preview_guard.ALLOW_LABEL == "allow-destructive-access-change"
     (pulumi_line,) = command_lines(guard["run"], "pulumi preview")
     assert shlex.split(pulumi_line) == ["pulumi", "preview", "--stack", "$FULL_STACK", "--json", ">", "preview.json"]
-    (guard_line,) = command_lines(guard["run"], "access.preview_guard")
-    assert guard_line.startswith(".venv/bin/python -m access.preview_guard preview.json ")
+    (guard_line,) = command_lines(guard["run"], "access.commands.preview_guard")
+    assert guard_line.startswith(".venv/bin/python -m access.commands.preview_guard preview.json ")
     # Run the exact command line (after the shell would expand it) on a preview that deletes a role.
     monkeypatch.chdir(tmp_path)
     urn = "urn:pulumi:dev::eks-access::eks-access:iam:EnvironmentIam$aws:iam/role:Role::dev-projecta-dev-humans"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from access import stack_config
-from access.model import Organisation
-from access.plan import EnvironmentPlan, plan_environment
+from access.core import stack_settings as stack_config
+from access.core.model import Organisation
+from access.core.plan import EnvironmentPlan, plan_environment
 from tests.conftest import REPO
 
 GOLDEN_DIR = Path(__file__).resolve().parent

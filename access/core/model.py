@@ -1,6 +1,6 @@
 """The validated organisation: frozen, fully resolved, keyed by normalised ids.
 
-Built only by :mod:`access.config`; everything downstream may assume every reference resolves
+Built only by :mod:`access.core.config`; everything downstream may assume every reference resolves
 and every derived name is valid.
 """
 

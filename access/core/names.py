@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from access.model import Naming
+from access.core.model import Naming
 
 ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 IAM_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")

@@ -1,7 +1,7 @@
 """``python -m access diff --base <git ref or directory>``: the access change between two configs.
 
 For every stack (environment), both configs are planned offline and compared: who gains or loses which
-permission where (the effective-access matrix, :mod:`access.matrix`), which people and machines may assume
+permission where (the effective-access matrix, :mod:`access.core.evaluate`), which people and machines may assume
 which roles, new and removed principals, roles and namespaces, and the aws-auth / access-entry mappings.
 Changes touching cluster-admin, ``system:*``, ``pods/exec`` (attach, port-forward, ephemeral containers),
 secrets, RBAC escalation paths or trust policies are called out first.
@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from access import config, stack_config
-from access.awsauth import authenticator_key
-from access.matrix import CLUSTER_WIDE, effective_access, summarise_rules
-from access.model import Organisation, PolicyRule
-from access.plan import CLUSTER_ADMIN_POLICY, AccessEntryPlan, EnvironmentPlan, MapEntry, RoleKind, RolePlan
+from access.core import config
+from access.core import stack_settings as stack_config
+from access.core.awsauth import authenticator_key
+from access.core.evaluate import CLUSTER_WIDE, effective_access, summarise_rules
+from access.core.model import Organisation, PolicyRule
+from access.core.plan import CLUSTER_ADMIN_POLICY, AccessEntryPlan, EnvironmentPlan, MapEntry, RoleKind, RolePlan
 
 FORMATS = ("markdown", "text", "json")
 JSON_SCHEMA_VERSION = 1
@@ -417,7 +418,7 @@ class Base:
 
 
 def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    from access.cli import UsageError
+    from access.commands.cli import UsageError
 
     try:
         return subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, check=False)
@@ -426,7 +427,7 @@ def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def resolve_base(spec: str, project_dir: Path, config_rels: Iterable[str]) -> Base:
-    from access.cli import UsageError
+    from access.commands.cli import UsageError
 
     path = Path(spec)
     if path.is_dir():
@@ -446,7 +447,7 @@ def resolve_base(spec: str, project_dir: Path, config_rels: Iterable[str]) -> Ba
 
 def _extract(spec: str, commit: str, project_dir: Path, top: Path, config_rels: Iterable[str]) -> Base:
     """The base's stack files and config directories, from ``git archive``, in a temporary copy of the project."""
-    from access.cli import UsageError
+    from access.commands.cli import UsageError
 
     prefix = project_dir.resolve().relative_to(top.resolve()).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
@@ -497,7 +498,7 @@ def stacks_in(project_dir: Path | None) -> list[str]:
 
 
 def working_side(project_dir: Path, stack: str) -> tuple[Snapshot, Organisation, str] | None:
-    from access.report import load_stack
+    from access.commands.plan import load_stack
 
     if not (project_dir / f"Pulumi.{stack}.yaml").exists():
         return None
@@ -524,13 +525,13 @@ def base_side(base: Base, project_dir: Path, stack: str) -> Snapshot | None:
     org = config.load(directory, label=label)
     if settings.environment not in org.environments:
         return Snapshot(settings.environment)
-    from access.plan import plan_environment
+    from access.core.plan import plan_environment
 
     return snapshot(plan_environment(org, settings.environment, settings.auth_mode, stack), org)
 
 
 def diff_stacks(base_spec: str, project_dir: Path, only_stack: str | None) -> tuple[Base, list[StackDiff]]:
-    from access.cli import UsageError
+    from access.commands.cli import UsageError
 
     working = stacks_in(project_dir)
     if only_stack is not None and not (project_dir / f"Pulumi.{only_stack}.yaml").exists():
@@ -744,7 +745,7 @@ def text(base: Base, diffs: list[StackDiff], fail_on: list[str]) -> str:
 
 
 def parse_fail_on(value: str) -> list[str]:
-    from access.cli import UsageError
+    from access.commands.cli import UsageError
 
     if value.strip().lower() == "none":
         return []

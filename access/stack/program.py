@@ -11,13 +11,14 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from access import awsauth, config, names, quotas, stack_config
-from access.components import ClusterAccess, EnvironmentIam
-from access.kubeconfig import exec_kubeconfig
-from access.model import AuthMode
-from access.outputs import stack_outputs
-from access.plan import EnvironmentPlan, plan_environment
-from access.stack_config import StackSettings
+from access.core import awsauth, config, names, quotas
+from access.core import stack_settings as stack_config
+from access.core.kubeconfig import exec_kubeconfig
+from access.core.model import AuthMode
+from access.core.outputs import stack_outputs
+from access.core.plan import EnvironmentPlan, plan_environment
+from access.core.stack_settings import StackSettings
+from access.stack.components import ClusterAccess, EnvironmentIam
 
 
 def read_settings() -> StackSettings:

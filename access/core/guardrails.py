@@ -9,7 +9,7 @@ Pure: no pulumi import. Properties may be plain dicts or pulumi-policy's read-on
 
 What property checks cannot see: whether the engine would delete or replace a resource (a policy pack sees
 the desired state, never the step), and the ``retainOnDelete`` option (pulumi-policy exposes ``protect``,
-``ignoreChanges``, ``deleteBeforeReplace``, aliases and timeouts only). ``access.preview_guard`` covers
+``ignoreChanges``, ``deleteBeforeReplace``, aliases and timeouts only). ``access.commands.preview_guard`` covers
 deletes and replacements from ``pulumi preview --json``.
 """
 
@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from access import awsauth
-from access.model import Naming, Organisation
-from access.plan import CLUSTER_ADMIN_POLICY, FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME, MapEntry
+from access.core import awsauth
+from access.core.model import Naming, Organisation
+from access.core.plan import CLUSTER_ADMIN_POLICY, FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME, MapEntry
 
 ROLE = "aws:iam/role:Role"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"

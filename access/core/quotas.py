@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from access import iam, names
-from access.config import Node
-from access.errors import ConfigError
-from access.model import (
+from access.core import iam, names
+from access.core.config import Node
+from access.core.model import (
     ACCESS_ENTRIES_PER_CLUSTER,
     GROUP_INLINE_POLICY_CHARS,
     GROUPS_PER_USER,
@@ -21,7 +20,8 @@ from access.model import (
     MAX_TRUST_POLICY_CHARS,
     Organisation,
 )
-from access.plan import RoleKind, RolePlan, account_team_groups, build_group_policies, build_roles
+from access.core.plan import RoleKind, RolePlan, account_team_groups, build_group_policies, build_roles
+from access.errors import ConfigError
 
 
 def preflight(org: Organisation) -> None:

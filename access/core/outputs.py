@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from access.iam import PolicyDocument
-from access.plan import EnvironmentPlan, RoleKind
+from access.core.iam import PolicyDocument
+from access.core.plan import EnvironmentPlan, RoleKind
 
 OUTPUT_KEYS = (
     "environment",

@@ -12,9 +12,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from access import awsauth, iam
-from access.plan import EnvironmentPlan
-from access.rbac import manifest_id
+from access.core import awsauth, iam
+from access.core.plan import EnvironmentPlan
+from access.core.plan.rbac import manifest_id
 
 PATCH_FORCE = "pulumi.com/patchForce"
 

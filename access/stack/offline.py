@@ -19,7 +19,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from access import stack_config
+from access.core import stack_settings as stack_config
 
 FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
 FAKE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUtcGxhbgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
@@ -154,7 +154,7 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})
     if program is None:
-        from access.program import main as default_program
+        from access.stack.program import main as default_program
 
         program = default_program
     declare = program
@@ -206,9 +206,9 @@ def _config_string(value: Any) -> str:
 
 def _eks_live_aws_auth(project_dir: Path, stack: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """The aws-auth EKS itself keeps for a cluster: its node roles, nothing written by eks-access yet."""
-    from access import awsauth
-    from access.config import load
-    from access.plan import node_map_entry
+    from access.core import awsauth
+    from access.core.config import load
+    from access.core.plan import node_map_entry
 
     org = load(Path(str(config["access:configDir"])), label=str(config.get("access:configDir")))
     env = org.environments.get(str(config.get("access:environment", "")).lower())

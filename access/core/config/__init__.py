@@ -1,4 +1,4 @@
-"""Load ``config/*.yaml`` into a validated :class:`access.model.Organisation`.
+"""Load ``config/*.yaml`` into a validated :class:`access.core.model.Organisation`.
 
 Every problem is a :class:`ConfigError` naming the file and the key path, with a hint how to fix it.
 Unknown keys are rejected everywhere. Ids are lowercased; two ids equal after that are an error.
@@ -11,9 +11,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from access import names
-from access.errors import ConfigError
-from access.model import (
+from access.core import names
+from access.core.catalog import (
+    BUILTIN_LEVELS,
+    CLUSTER_SCOPED,
+    KNOWN_RESOURCES,
+    KNOWN_VERBS,
+    MONITORING_FORBIDDEN,
+    dangerous_grants,
+)
+from access.core.model import (
     MAX_GROUPS_PER_ACCOUNT,
     MAX_ROLES_PER_ACCOUNT,
     MAX_TRUST_POLICY_CHARS,
@@ -37,15 +44,8 @@ from access.model import (
     RoleSettings,
     Team,
 )
-from access.rbac_catalog import (
-    BUILTIN_LEVELS,
-    CLUSTER_SCOPED,
-    KNOWN_RESOURCES,
-    KNOWN_VERBS,
-    MONITORING_FORBIDDEN,
-    dangerous_grants,
-)
-from access.yamlio import load_mapping
+from access.core.yamlio import load_mapping
+from access.errors import ConfigError
 
 FILES = ("settings.yaml", "environments.yaml", "teams.yaml", "projects.yaml", "access.yaml")
 OPTIONAL_FILES = frozenset({"settings.yaml"})

@@ -13,11 +13,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from access import config, iam, stack_config
-from access.matrix import AccessRow, effective_access, summarise_rules
-from access.model import Organisation
-from access.plan import EnvironmentPlan, plan_environment
-from access.rbac import manifest_id
+from access.core import config, iam
+from access.core import stack_settings as stack_config
+from access.core.evaluate import AccessRow, effective_access, summarise_rules
+from access.core.model import Organisation
+from access.core.plan import EnvironmentPlan, plan_environment
+from access.core.plan.rbac import manifest_id
 
 FORMATS = ("text", "json", "markdown")
 JSON_SCHEMA_VERSION = 1
@@ -56,7 +57,7 @@ def load_stack(
     if not directory.is_absolute():
         directory = project_dir / directory
     org = config.load(directory, label=label)
-    from access import quotas
+    from access.core import quotas
 
     quotas.preflight(org)
     plan = plan_environment(org, settings.environment, settings.auth_mode, stack)
@@ -90,8 +91,8 @@ def _run_program(project_dir: Path, stack: str, config_dir: Path | None) -> _Pro
     """The real program under mocks; progress on stderr when a person is watching."""
     from pulumi import RunError
 
-    from access.cli import UsageError
-    from access.offline import run_program
+    from access.commands.cli import UsageError
+    from access.stack.offline import run_program
 
     overrides = {"access:configDir": str(config_dir.resolve())} if config_dir is not None else None
     status = None
@@ -119,7 +120,7 @@ def plan_document(
     outputs: dict[str, Any],
 ) -> dict[str, Any]:
     """The plan as stable JSON (documented in docs/plan-json.md)."""
-    from access import awsauth
+    from access.core import awsauth
 
     return {
         "schemaVersion": JSON_SCHEMA_VERSION,
@@ -193,7 +194,7 @@ def _row_json(row: AccessRow) -> dict[str, Any]:
 
 
 def _rules_text(row: dict[str, Any]) -> str:
-    from access.model import PolicyRule
+    from access.core.model import PolicyRule
 
     rules = tuple(PolicyRule(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r["verbs"])) for r in row["rules"])
     if row["level"] in ("admin", "cluster-admin"):

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from access.model import CiDeployer, Monitoring, RoleSettings
+from access.core.model import CiDeployer, Monitoring, RoleSettings
 
 VERSION = "2012-10-17"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"

@@ -20,7 +20,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from access import report
+    from access.commands import plan as report
 
     parser = argparse.ArgumentParser(
         prog="python -m access",
@@ -37,7 +37,7 @@ def _register_optional(sub: argparse._SubParsersAction) -> None:
     """Commands added by their own modules (diff, kubeconfig, whois) when present."""
     import importlib
 
-    for name in ("access.diff", "access.kubeconfig_cmd", "access.whois"):
+    for name in ("access.commands.diff", "access.commands.kubeconfig", "access.commands.whois"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from access.model import Organisation, PolicyRule
-from access.names import SESSION_NAME
-from access.plan import Binding, EnvironmentPlan, RoleKind, RolePlan
-from access.rbac_catalog import MONITORING_RULES
+from access.core.catalog import MONITORING_RULES
+from access.core.model import Organisation, PolicyRule
+from access.core.names import SESSION_NAME
+from access.core.plan import Binding, EnvironmentPlan, RoleKind, RolePlan
 
 CLUSTER_WIDE = "*"
 EVERYTHING = (PolicyRule(("*",), ("*",), ("*",)),)

@@ -31,10 +31,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from access import names
-from access.cli import UsageError
-from access.model import Organisation
-from access.plan import RolePlan, build_roles
+from access.commands.cli import UsageError
+from access.core import names
+from access.core.model import Organisation
+from access.core.plan import RolePlan, build_roles
 
 EXIT_FOUND = 0
 EXIT_NO_MATCH = 3
@@ -736,7 +736,8 @@ def render_json(answer: Answer) -> str:
 
 def load_known_roles(args: argparse.Namespace) -> list[KnownRole]:
     """Every environment's roles (or the stack's), from config; none when there is no config to read."""
-    from access import config, stack_config
+    from access.core import config
+    from access.core import stack_settings as stack_config
 
     environment = None
     directory = args.config

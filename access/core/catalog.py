@@ -6,7 +6,7 @@ server accepts it silently, so custom rules are checked against these names.
 
 from __future__ import annotations
 
-from access.model import AccessLevel, PolicyRule
+from access.core.model import AccessLevel, PolicyRule
 
 # API group -> namespaced and cluster-scoped resources (plural names and subresources) of a current EKS cluster.
 KNOWN_RESOURCES: dict[str, frozenset[str]] = {

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from access import names
-from access.plan import MapEntry
+from access.core import names
+from access.core.plan import MapEntry
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"

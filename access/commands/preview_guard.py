@@ -7,7 +7,7 @@ policies elsewhere that name it keep pointing at the old one; deleting or replac
 stops eks-access from managing the map (or, were the patch not retained, removes the mappings).
 
     pulumi preview --json --stack dev > preview.json
-    python -m access.preview_guard preview.json --stack dev [--allow] [--format markdown]
+    python -m access.commands.preview_guard preview.json --stack dev [--allow] [--format markdown]
 
 Exit 1 when such a step is planned and ``--allow`` is not given (the PR workflow passes it when the PR has
 the ``allow-destructive-access-change`` label), 0 otherwise, 2 when the file is not a preview.
@@ -147,7 +147,7 @@ def report(found: list[Destructive], stack: str | None, allowed: bool, fmt: str)
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m access.preview_guard",
+        prog="python -m access.commands.preview_guard",
         description="Fail when `pulumi preview --json` would delete or replace an IAM role or the aws-auth patch.",
     )
     parser.add_argument("preview", help="file with `pulumi preview --json` output, or - for standard input")

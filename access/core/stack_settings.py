@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from access.core.model import AuthMode
+from access.core.yamlio import load_mapping
 from access.errors import ConfigError
-from access.model import AuthMode
-from access.yamlio import load_mapping
 
 PROJECT = "eks-access"
 KEYS = {

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from access import names
-from access.model import AccessLevel, Organisation, PolicyRule
-from access.rbac_catalog import ADMIN_CLUSTER_ROLE, MONITORING_RULES
+from access.core import names
+from access.core.catalog import ADMIN_CLUSTER_ROLE, MONITORING_RULES
+from access.core.model import AccessLevel, Organisation, PolicyRule
 
 if TYPE_CHECKING:
-    from access.plan import Binding, RolePlan
+    from access.core.plan import Binding, RolePlan
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -87,7 +87,7 @@ def role_binding(namespace: str, name: str, level: str, subjects: list[dict[str,
 
 
 def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[Manifest], list[Binding]]:
-    from access.plan import Binding, RoleKind
+    from access.core.plan import Binding, RoleKind
 
     naming = org.naming
     manifests: list[Manifest] = []

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from access import kubeconfig
-from access.cli import UsageError
-from access.kubeconfig import ClusterEndpoint, PersonContext
-from access.outputs import human_role_ids
-from access.plan import EnvironmentPlan, RoleKind, RolePlan
+from access.commands.cli import UsageError
+from access.core import kubeconfig
+from access.core.kubeconfig import ClusterEndpoint, PersonContext
+from access.core.outputs import human_role_ids
+from access.core.plan import EnvironmentPlan, RoleKind, RolePlan
 
 EXAMPLE = """examples:
   python -m access kubeconfig --stack dev                      # you (from STS), every project you may enter
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from access.report import load_stack
+    from access.commands.plan import load_stack
 
     settings, org, plan = load_stack(args.project_dir, args.stack, args.config)
     user = args.user or caller_user_name(settings.region)
@@ -230,7 +230,7 @@ def pulumi_outputs(project_dir: Path, stack: str) -> dict[str, Any]:
 def offline_outputs(args: argparse.Namespace) -> dict[str, Any]:
     from pulumi import RunError
 
-    from access.offline import run_program
+    from access.stack.offline import run_program
 
     overrides = {"access:configDir": str(args.config)} if args.config is not None else None
     try:

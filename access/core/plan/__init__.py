@@ -10,9 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from access import iam, names, rbac
+from access.core import iam, names
+from access.core.model import ACCESS_ENTRIES_PER_CLUSTER, AccessLevel, AuthMode, NodeRole, NodeType, Organisation
+from access.core.plan import rbac
 from access.errors import ConfigError
-from access.model import ACCESS_ENTRIES_PER_CLUSTER, AccessLevel, AuthMode, NodeRole, NodeType, Organisation
 
 MANAGED_BY = "eks-access"
 
