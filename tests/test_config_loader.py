@@ -443,7 +443,7 @@ def test_docs_list_every_naming_template_with_its_default_and_placeholders() -> 
     """docs/config.md's naming table is the reference people read: it must match the code."""
     from dataclasses import fields
 
-    from access.core.config import TEMPLATE_FIELDS_BY_KEY
+    from access.core.config.settings import TEMPLATE_FIELDS_BY_KEY
     from tests.conftest import REPO
 
     doc = (REPO / "docs" / "config.md").read_text()

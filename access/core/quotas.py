@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from access.core import iam, names
-from access.core.config import Node
+from access.core.config.nodes import Node
 from access.core.model import (
     ACCESS_ENTRIES_PER_CLUSTER,
     GROUP_INLINE_POLICY_CHARS,

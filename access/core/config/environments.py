@@ -1,0 +1,220 @@
+"""``environments.yaml``: AWS accounts (with raised quotas), EKS clusters (node roles, break-glass), environments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from access.core import names
+from access.core.config.nodes import Node, Source, reference, unique_ids
+from access.core.model import (
+    MAX_GROUPS_PER_ACCOUNT,
+    MAX_ROLES_PER_ACCOUNT,
+    MAX_TRUST_POLICY_CHARS,
+    Account,
+    Cluster,
+    Environment,
+    NodeRole,
+    NodeType,
+    Quotas,
+)
+
+
+@dataclass(frozen=True)
+class Environments:
+    accounts: dict[str, Account]
+    clusters: dict[str, Cluster]
+    environments: dict[str, Environment]
+    nodes: dict[str, Node]  # each environment's node, for messages about it
+
+
+@dataclass(frozen=True)
+class _AccountDraft:
+    """An account before its home environment is known (environments come later in the file)."""
+
+    number: str
+    quotas: Quotas
+    declared_home: str | None
+    node: Node
+
+
+def read(source: Source) -> Environments:
+    root = source.root("environments.yaml").mapping(
+        {"accounts", "clusters", "environments"}, required=("accounts", "clusters", "environments")
+    )
+    drafts = _accounts(root["accounts"])
+    cluster_nodes: dict[str, Node] = {}
+    clusters = _clusters(source, root["clusters"], drafts, cluster_nodes)
+    environments, env_nodes = _environments(root["environments"], drafts, clusters)
+    accounts = _home_environments(drafts, environments)
+    clusters = {
+        cid: replace(
+            cluster,
+            home_environment=resolve_home(
+                cluster_nodes[cid],
+                cluster.home_environment or None,
+                [e.id for e in environments.values() if e.cluster == cid],
+                "cluster",
+                "the cluster-wide objects (node and break-glass access entries, cluster RBAC)",
+            ),
+        )
+        for cid, cluster in clusters.items()
+    }
+    return Environments(accounts, clusters, environments, env_nodes)
+
+
+def _home_environments(drafts: dict[str, _AccountDraft], environments: dict[str, Environment]) -> dict[str, Account]:
+    out: dict[str, Account] = {}
+    for aid, draft in drafts.items():
+        in_account = [e.id for e in environments.values() if e.account == aid]
+        if not in_account:
+            raise draft.node.error("no environment uses this account; remove it or add an environment")
+        home = resolve_home(
+            draft.node, draft.declared_home, in_account, "account", "the account's IAM groups and memberships"
+        )
+        out[aid] = Account(id=aid, account_id=draft.number, quotas=draft.quotas, home_environment=home)
+    return out
+
+
+def _accounts(node: Node) -> dict[str, _AccountDraft]:
+    out: dict[str, _AccountDraft] = {}
+    by_number: dict[str, str] = {}
+    for aid, anode in unique_ids(node, "account"):
+        m = anode.mapping({"id", "quotas", "home_environment"}, required=("id",))
+        number = _account_number(m["id"])
+        if number in by_number:
+            raise m["id"].error(f"account {number} is also declared as {by_number[number]!r}")
+        by_number[number] = aid
+        quotas = _quotas(m["quotas"]) if "quotas" in m else Quotas()
+        home = m["home_environment"].string().lower() if "home_environment" in m else None
+        out[aid] = _AccountDraft(number, quotas, home, anode)
+    if not out:
+        raise node.error("declare at least one account")
+    return out
+
+
+def _account_number(node: Node) -> str:
+    if isinstance(node.value, int) and not isinstance(node.value, bool):
+        raise node.error(
+            'write the account id as a quoted string, e.g. id: "111122223333" (as a number it loses leading zeros)'
+        )
+    number = node.string()
+    if not names.ACCOUNT_ID_RE.match(number):
+        raise node.error(f"{number!r} is not a 12-digit AWS account id")
+    return number
+
+
+def _quotas(node: Node) -> Quotas:
+    q = node.mapping({"roles_per_account", "groups_per_account", "role_trust_policy_chars"})
+    quotas = Quotas()
+    if "roles_per_account" in q:
+        value = q["roles_per_account"].integer(1, MAX_ROLES_PER_ACCOUNT, " (the most AWS grants)")
+        quotas = replace(quotas, roles_per_account=value)
+    if "groups_per_account" in q:
+        value = q["groups_per_account"].integer(1, MAX_GROUPS_PER_ACCOUNT, " (the most AWS grants)")
+        quotas = replace(quotas, groups_per_account=value)
+    if "role_trust_policy_chars" in q:
+        value = q["role_trust_policy_chars"].integer(
+            2048, MAX_TRUST_POLICY_CHARS, " (the default is 2048, the most AWS grants 4096)"
+        )
+        quotas = replace(quotas, role_trust_policy_chars=value)
+    return quotas
+
+
+def _clusters(
+    source: Source, node: Node, accounts: dict[str, _AccountDraft], cluster_nodes: dict[str, Node]
+) -> dict[str, Cluster]:
+    out: dict[str, Cluster] = {}
+    eks_names: dict[tuple[str, str], str] = {}
+    for cid, cnode in unique_ids(node, "cluster"):
+        m = cnode.mapping(
+            {"name", "account", "node_roles", "keep_map_roles", "break_glass_role", "home_environment"},
+            required=("name", "account"),
+        )
+        name = m["name"].string()
+        if not 1 <= len(name) <= 100 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
+            raise m["name"].error(f"EKS cluster name {name!r} must be 1-100 of [A-Za-z0-9_-]")
+        account = reference(m["account"], accounts, "account", "environments.yaml accounts")
+        if (account, name) in eks_names:
+            raise m["name"].error(
+                f"cluster {name!r} in account {account!r} is also declared as {eks_names[(account, name)]!r}"
+            )
+        eks_names[(account, name)] = cid
+        keep = tuple(source.arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
+        break_glass = source.arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
+        out[cid] = Cluster(
+            id=cid,
+            name=name,
+            account=account,
+            node_roles=_node_roles(source, m["node_roles"]) if "node_roles" in m else (),
+            keep_map_roles=keep,
+            break_glass_role_arn=break_glass,
+            home_environment=m["home_environment"].string().lower() if "home_environment" in m else "",
+        )
+        cluster_nodes[cid] = cnode
+    return out
+
+
+def _node_roles(source: Source, node: Node) -> tuple[NodeRole, ...]:
+    node_roles: list[NodeRole] = []
+    seen_arns: dict[str, str] = {}
+    for rnode in node.items():
+        r = rnode.mapping({"arn", "type", "eks_managed"}, required=("arn",))
+        arn = source.arn(r["arn"], ("role",))
+        key = names.strip_role_path(arn).lower()
+        if key in seen_arns:
+            raise r["arn"].error(f"node role {arn!r} is listed twice (also {seen_arns[key]!r})")
+        seen_arns[key] = arn
+        kind = r["type"].string() if "type" in r else "ec2"
+        try:
+            node_type = NodeType(kind)
+        except ValueError:
+            raise r["type"].error(f"unknown node type {kind!r}; expected ec2, windows or fargate") from None
+        eks_managed = r["eks_managed"].boolean() if "eks_managed" in r else False
+        node_roles.append(NodeRole(arn=arn, type=node_type, eks_managed=eks_managed))
+    # A canonical order, not the config's: reordering the list must not change aws-auth (an empty preview).
+    # EC2, then Windows, then Fargate roles (NodeType's order), each kind by ARN.
+    return tuple(sorted(node_roles, key=_node_role_order))
+
+
+def _node_role_order(role: NodeRole) -> tuple[int, str]:
+    return list(NodeType).index(role.type), names.strip_role_path(role.arn).lower()
+
+
+def _environments(
+    node: Node, accounts: dict[str, _AccountDraft], clusters: dict[str, Cluster]
+) -> tuple[dict[str, Environment], dict[str, Node]]:
+    out: dict[str, Environment] = {}
+    nodes: dict[str, Node] = {}
+    for eid, enode in unique_ids(node, "environment"):
+        m = enode.mapping({"account", "cluster"}, required=("account", "cluster"))
+        account = reference(m["account"], accounts, "account", "environments.yaml accounts")
+        cluster = reference(m["cluster"], clusters, "cluster", "environments.yaml clusters")
+        if clusters[cluster].account != account:
+            raise m["cluster"].error(
+                f"cluster {cluster!r} is in account {clusters[cluster].account!r}, not {account!r}"
+            )
+        out[eid] = Environment(id=eid, account=account, cluster=cluster)
+        nodes[eid] = enode
+    if not out:
+        raise node.error("declare at least one environment")
+    return out, nodes
+
+
+def resolve_home(node: Node, declared: str | None, members: list[str], what: str, owns: str) -> str:
+    """The environment whose stack owns what exists once per account or cluster.
+
+    Declared whenever several environments share it: never "the first one listed", since reordering config
+    would then move resources to another stack (a delete in one, a create in the other).
+    """
+    if declared is None:
+        if len(members) > 1:
+            raise node.error(
+                f"environments {', '.join(sorted(members))} share this {what}: set home_environment to the one "
+                f"whose stack owns {owns} (it is applied first)"
+            )
+        return members[0] if members else ""
+    if declared not in members:
+        raise node.child("home_environment", declared).error(
+            f"{declared!r} is not an environment of this {what} (its environments: {', '.join(members) or 'none'})"
+        )
+    return declared
