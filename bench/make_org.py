@@ -32,7 +32,8 @@ if str(REPO) not in sys.path:  # run as a script: make the access package import
 
 from access.core.config import load  # noqa: E402
 from access.core.model import MAX_GROUPS_PER_ACCOUNT, MAX_ROLES_PER_ACCOUNT, Quotas  # noqa: E402
-from access.core.plan import account_team_groups, build_roles  # noqa: E402
+from access.core.plan.groups import account_team_groups  # noqa: E402
+from access.core.plan.roles import build_roles  # noqa: E402
 
 ENVIRONMENT_IDS = ("dev", "staging", "prod", "qa", "perf", "demo")
 # Access level of a team on a project-environment: most teams operate their projects, some deploy by hand.

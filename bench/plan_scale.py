@@ -74,7 +74,7 @@ def live_aws_auth(project_dir: Path, stack: str) -> dict[str, Any]:
     so neither the program nor the floor pays for the mock's own lookup."""
     from access.core import awsauth
     from access.core.config import load
-    from access.core.plan import node_map_entry
+    from access.core.plan.auth import node_map_entry
     from access.core.stack_settings import read_stack_file
 
     environment = str(read_stack_file(project_dir, stack)["access:environment"])

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
 
 from access.core.model import ACCESS_ENTRIES_PER_CLUSTER, AuthMode, Organisation
-from access.core.plan import (
-    CLUSTER_ADMIN_POLICY,
-    AccessEntryPlan,
-    AccessPolicyPlan,
-    plan_environment,
-    validate_access_entries,
-)
+from access.core.plan.auth import CLUSTER_ADMIN_POLICY, validate_access_entries
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import AccessEntryPlan, AccessEntryType, AccessPolicyPlan
 from access.errors import ConfigError
 from tests.conftest import ConfigTree
 from tests.golden import STACKS, check_golden, stack_plan, to_yaml
@@ -22,7 +19,7 @@ ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role"
 
 
-def entries_doc(entries: list[AccessEntryPlan]) -> list[dict[str, object]]:
+def entries_doc(entries: Sequence[AccessEntryPlan]) -> list[dict[str, object]]:
     """Access entries with the EKS API's property names (CreateAccessEntry / AssociateAccessPolicy)."""
     return [
         {
@@ -55,7 +52,7 @@ def entries_doc(entries: list[AccessEntryPlan]) -> list[dict[str, object]]:
 def test_access_entries_per_stack_match_golden_file(sample_org: Organisation, stack: str) -> None:
     plan = stack_plan(sample_org, stack)
     if not plan.auth_mode.writes_access_entries:
-        assert plan.access_entries == []
+        assert plan.access_entries == ()
         return
     check_golden(f"{stack}/access-entries.yaml", to_yaml(entries_doc(plan.access_entries)))
 
@@ -124,7 +121,7 @@ def standard(
     return AccessEntryPlan(key, arn, None, "STANDARD", username, groups, policies)
 
 
-def node(arn: str = f"{ROLE}/nodes", kind: str = "EC2_LINUX") -> AccessEntryPlan:
+def node(arn: str = f"{ROLE}/nodes", kind: AccessEntryType = "EC2_LINUX") -> AccessEntryPlan:
     return AccessEntryPlan("node/nodes", arn, None, kind, None, ())
 
 
@@ -228,7 +225,8 @@ def test_policy_rules(sample_org: Organisation) -> None:
 
 
 def test_unknown_type(sample_org: Organisation) -> None:
-    assert refusal(sample_org, replace(node(), type="HYBRID")) == (
+    unknown = replace(node(), type="HYBRID")  # type: ignore[arg-type]
+    assert refusal(sample_org, unknown) == (
         "config/environments.yaml: clusters.dev: unknown access entry type 'HYBRID' (node/nodes)"
     )
 

@@ -8,6 +8,7 @@ wins), so a renderer bug cannot hide behind the same parser.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ from hypothesis import strategies as st
 from access.core import awsauth
 from access.core.awsauth import AwsAuthError, MergedAwsAuth
 from access.core.model import AuthMode, NodeRole, NodeType, Organisation
-from access.core.plan import MapEntry, check_unique_arns, node_map_entry, plan_environment
+from access.core.plan.auth import check_unique_arns, node_map_entry
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import MapEntry
 from access.errors import ConfigError
 from tests.conftest import ConfigTree
 from tests.golden import STACKS, check_golden, stack_plan, to_yaml
@@ -46,7 +49,7 @@ def authenticator_read(text: str, arn_key: str = "rolearn") -> dict[str, tuple[s
     return mappings
 
 
-def expected_mappings(entries: list[MapEntry]) -> dict[str, tuple[str, list[str]]]:
+def expected_mappings(entries: Sequence[MapEntry]) -> dict[str, tuple[str, list[str]]]:
     return {e.arn.lower(): (e.username, list(e.groups)) for e in entries}
 
 
@@ -70,7 +73,7 @@ def merge_dev(org: Organisation, data: dict[str, str] | None, annotations: dict[
 def test_map_roles_per_stack_matches_golden_file(sample_org: Organisation, stack: str) -> None:
     plan = stack_plan(sample_org, stack)
     if not plan.auth_mode.writes_config_map:
-        assert plan.map_roles == [] and plan.map_users == []
+        assert plan.map_roles == () and plan.map_users == ()
         return
     check_golden(f"{stack}/mapRoles.yaml", awsauth.render(plan.map_roles))
 
@@ -418,7 +421,7 @@ def with_map_users(tree: ConfigTree) -> Organisation:
 def test_map_users_are_rendered_and_unknown_live_users_refused(tree: ConfigTree) -> None:
     org = with_map_users(tree)
     plan = dev_plan(org)
-    assert plan.map_users == [MapEntry(LEGACY_USER, "legacy-ops", ("eks-access:monitoring",), "user")]
+    assert plan.map_users == (MapEntry(LEGACY_USER, "legacy-ops", ("eks-access:monitoring",), "user"),)
     merged = awsauth.merge(plan.map_roles, plan.map_users, None, None, OWNER, ())
     assert merged.map_users == awsauth.render(plan.map_users, "userarn")
     assert merged.data == {"mapRoles": merged.map_roles, "mapUsers": merged.map_users}

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from access.core.config import FILES, load
-from access.core.plan import plan_environment
+from access.core.plan.environment import plan_environment
 from access.core.quotas import preflight
 from access.stack.offline import Fixtures, run_program
 from bench.make_org import OrgShape, generate, main, make_org

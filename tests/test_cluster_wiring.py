@@ -21,7 +21,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from access.core import awsauth
 from access.core.model import AuthMode
-from access.core.plan import EnvironmentPlan, plan_environment
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import EnvironmentPlan
 from access.stack import offline
 from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, Registered, run_program
 from access.stack.program import auth_mode_problem

@@ -37,7 +37,7 @@ from access.commands.diff import (
 )
 from access.core.config import load
 from access.core.model import AuthMode, Organisation
-from access.core.plan import plan_environment
+from access.core.plan.environment import plan_environment
 from tests.conftest import REPO, SAMPLE_CONFIG, ConfigTree
 
 ALL = ["cluster-admin", "system", "exec", "secrets", "escalation", "trust"]

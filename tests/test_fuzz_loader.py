@@ -24,7 +24,7 @@ from access.core.config import FILES, load
 from access.core.evaluate import effective_access
 from access.core.model import AuthMode, Organisation
 from access.core.outputs import stack_outputs
-from access.core.plan import plan_environment
+from access.core.plan.environment import plan_environment
 from access.core.quotas import preflight
 from access.core.stack_settings import StackSettings
 from access.errors import ConfigError

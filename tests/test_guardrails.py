@@ -40,7 +40,7 @@ from access.core.guardrails import (
     trust_policy_findings,
 )
 from access.core.model import Organisation
-from access.core.plan import CLUSTER_ADMIN_POLICY
+from access.core.plan.auth import CLUSTER_ADMIN_POLICY
 from access.stack.offline import run_program
 from tests.conftest import REPO, ConfigTree
 

@@ -22,7 +22,8 @@ from policyuniverse.policy import Policy
 
 from access.core import iam
 from access.core.model import CiDeployer, GithubOidc, Mfa, Monitoring, Organisation, RoleSettings
-from access.core.plan import build_group_policies, build_roles
+from access.core.plan.groups import build_group_policies
+from access.core.plan.roles import build_roles
 from access.errors import ConfigError
 from tests.conftest import REPO, ConfigTree
 
@@ -355,7 +356,8 @@ DUMP_ALL_DOCUMENTS = """
 import sys
 from access.core import config
 from access.core import iam
-from access.core.plan import build_group_policies, build_roles
+from access.core.plan.groups import build_group_policies
+from access.core.plan.roles import build_roles
 org = config.load("config", label="config")
 for env in sorted(org.environments):
     roles = build_roles(org, env)

@@ -15,7 +15,7 @@ Each checker is also shown one bad document, so a checker that stopped working w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,9 @@ from access.commands.plan import load_stack
 from access.core import awsauth, iam
 from access.core.config import load
 from access.core.model import AuthMode, Organisation
-from access.core.plan import EnvironmentPlan, plan_environment, rbac
+from access.core.plan import rbac
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import EnvironmentPlan
 from access.core.quotas import preflight
 from access.stack.offline import run_program
 from bench.make_org import OrgShape, make_org
@@ -235,7 +237,7 @@ SECRET_READS = {"get", "list", "watch", "*"}
 BUILT_IN_ADMIN_ROLES = {"admin", "cluster-admin"}
 
 
-def rbac_problems(documents: list[dict[str, Any]], admin_group: str) -> list[str]:
+def rbac_problems(documents: Sequence[dict[str, Any]], admin_group: str) -> list[str]:
     problems = []
     for manifest in documents:
         name = rbac.manifest_id(manifest)

@@ -28,7 +28,10 @@ from access.core import awsauth, iam, names
 from access.core.config import load
 from access.core.evaluate import effective_access, permission_set
 from access.core.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, AuthMode, Organisation
-from access.core.plan import EnvironmentPlan, build_group_policies, build_roles, plan_environment
+from access.core.plan.environment import plan_environment
+from access.core.plan.groups import build_group_policies
+from access.core.plan.roles import build_roles
+from access.core.plan.types import EnvironmentPlan
 from access.core.quotas import preflight
 from access.core.stack_settings import StackSettings
 from access.errors import ConfigError

@@ -9,7 +9,8 @@ import pytest
 
 from access.core import iam, quotas
 from access.core.model import Organisation
-from access.core.plan import build_group_policies, build_roles
+from access.core.plan.groups import build_group_policies
+from access.core.plan.roles import build_roles
 from access.errors import ConfigError
 from tests.conftest import ConfigTree
 

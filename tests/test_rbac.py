@@ -16,7 +16,9 @@ import pytest
 from access.core import awsauth, names
 from access.core.catalog import BUILTIN_LEVELS, MONITORING_FORBIDDEN
 from access.core.model import AuthMode, Organisation
-from access.core.plan import EnvironmentPlan, plan_environment, rbac
+from access.core.plan import rbac
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import EnvironmentPlan
 from access.errors import ConfigError
 from tests.conftest import ConfigTree
 from tests.golden import GOLDEN_DIR, STACKS, check_golden, stack_plan, to_yaml

@@ -15,7 +15,9 @@ import pytest
 from access.core import iam, names
 from access.core.config import load
 from access.core.model import GROUP_INLINE_POLICY_CHARS, GROUPS_PER_USER, Organisation, Quotas
-from access.core.plan import account_team_groups, build_group_policies, build_roles, plan_environment
+from access.core.plan.environment import plan_environment
+from access.core.plan.groups import account_team_groups, build_group_policies
+from access.core.plan.roles import build_roles
 from access.core.quotas import preflight
 from access.errors import ConfigError
 from bench.make_org import Config, OrgShape, make_org, needed_quotas, write_config

@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 
 from access.commands import whois
 from access.commands.cli import main
-from access.core.plan import build_roles
+from access.core.plan.roles import build_roles
 from tests.conftest import REPO, ConfigTree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whois"

@@ -30,8 +30,9 @@ from access.core import config
 from access.core import stack_settings as stack_config
 from access.core.awsauth import authenticator_key
 from access.core.evaluate import CLUSTER_WIDE, effective_access, summarise_rules
-from access.core.model import Organisation, PolicyRule
-from access.core.plan import CLUSTER_ADMIN_POLICY, AccessEntryPlan, EnvironmentPlan, MapEntry, RoleKind, RolePlan
+from access.core.model import Organisation, PolicyRule, RoleKind
+from access.core.plan.auth import CLUSTER_ADMIN_POLICY
+from access.core.plan.types import AccessEntryPlan, EnvironmentPlan, MapEntry, RolePlan
 
 FORMATS = ("markdown", "text", "json")
 JSON_SCHEMA_VERSION = 1
@@ -384,7 +385,7 @@ def _entry_categories(entry: AccessEntryPlan) -> set[str]:
 
 
 def _entry_text(entry: AccessEntryPlan) -> str:
-    extra = [entry.type]
+    extra: list[str] = [entry.type]
     if entry.username:
         extra.append(entry.username)
     extra += list(entry.kubernetes_groups)
@@ -525,7 +526,7 @@ def base_side(base: Base, project_dir: Path, stack: str) -> Snapshot | None:
     org = config.load(directory, label=label)
     if settings.environment not in org.environments:
         return Snapshot(settings.environment)
-    from access.core.plan import plan_environment
+    from access.core.plan.environment import plan_environment
 
     return snapshot(plan_environment(org, settings.environment, settings.auth_mode, stack), org)
 

@@ -23,8 +23,9 @@ from typing import Any, TextIO
 from access.commands.cli import UsageError
 from access.core import kubeconfig
 from access.core.kubeconfig import ClusterEndpoint, PersonContext
+from access.core.model import RoleKind
 from access.core.outputs import human_role_ids
-from access.core.plan import EnvironmentPlan, RoleKind, RolePlan
+from access.core.plan.types import EnvironmentPlan, RolePlan
 
 EXAMPLE = """examples:
   python -m access kubeconfig --stack dev                      # you (from STS), every project you may enter

@@ -17,8 +17,9 @@ from access.core import config, iam
 from access.core import stack_settings as stack_config
 from access.core.evaluate import AccessRow, effective_access, summarise_rules
 from access.core.model import Organisation
-from access.core.plan import EnvironmentPlan, plan_environment
+from access.core.plan.environment import plan_environment
 from access.core.plan.rbac import manifest_id
+from access.core.plan.types import EnvironmentPlan
 
 FORMATS = ("text", "json", "markdown")
 JSON_SCHEMA_VERSION = 1

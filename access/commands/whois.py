@@ -34,7 +34,8 @@ from typing import Any
 from access.commands.cli import UsageError
 from access.core import names
 from access.core.model import Organisation
-from access.core.plan import RolePlan, build_roles
+from access.core.plan.roles import build_roles
+from access.core.plan.types import RolePlan
 
 EXIT_FOUND = 0
 EXIT_NO_MATCH = 3

@@ -15,14 +15,14 @@ would drop or misread entries.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from access.core import names
-from access.core.plan import MapEntry
+from access.core.plan.types import MapEntry
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"
@@ -171,8 +171,8 @@ def owner_id(project: str, stack: str) -> str:
 
 
 def merge(
-    planned_roles: list[MapEntry],
-    planned_users: list[MapEntry],
+    planned_roles: Sequence[MapEntry],
+    planned_users: Sequence[MapEntry],
     live_data: Mapping[str, str] | None,
     live_annotations: Mapping[str, str] | None,
     owner: str,
@@ -197,7 +197,7 @@ def merge(
     data = dict(live_data or {})
     keep_keys = {authenticator_key(arn) for arn in keep}
 
-    def carry_over(planned: list[MapEntry], arn_key: str, data_key: str, hint: str) -> list[MapEntry]:
+    def carry_over(planned: Sequence[MapEntry], arn_key: str, data_key: str, hint: str) -> list[MapEntry]:
         planned_keys = {authenticator_key(e.arn) for e in planned}
         unknown: list[str] = []
         carried: dict[str, MapEntry] = {}
@@ -230,7 +230,7 @@ def merge(
     if planned_users or wrote_users:
         carry_over(planned_users, USER_ARN_KEY, USERS_KEY, "declare them under map_users in config/access.yaml")
         users_text = render(planned_users, USER_ARN_KEY)
-    managed = sorted({authenticator_key(e.arn) for e in roles + planned_users})
+    managed = sorted({authenticator_key(e.arn) for e in [*roles, *planned_users]})
     merged = MergedAwsAuth(
         map_roles=render(roles),
         map_users=users_text,

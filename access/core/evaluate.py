@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from access.core.catalog import MONITORING_RULES
-from access.core.model import Organisation, PolicyRule
+from access.core.model import Organisation, PolicyRule, RoleKind
 from access.core.names import SESSION_NAME
-from access.core.plan import Binding, EnvironmentPlan, RoleKind, RolePlan
+from access.core.plan.types import Binding, EnvironmentPlan, RolePlan
 
 CLUSTER_WIDE = "*"
 EVERYTHING = (PolicyRule(("*",), ("*",), ("*",)),)
@@ -44,7 +44,7 @@ def level_rules(plan: EnvironmentPlan, org: Organisation, binding: Binding) -> t
         return EVERYTHING
     if binding.level == "monitoring":
         return MONITORING_RULES + (org.monitoring.extra_rules if org.monitoring else ())
-    return plan.levels[binding.level].rules
+    return org.levels[binding.level].rules
 
 
 def rows_for_role(

@@ -22,7 +22,8 @@ from typing import Any
 
 from access.core import awsauth
 from access.core.model import Naming, Organisation
-from access.core.plan import CLUSTER_ADMIN_POLICY, FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME, MapEntry
+from access.core.plan.auth import CLUSTER_ADMIN_POLICY, FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME
+from access.core.plan.types import MapEntry
 
 ROLE = "aws:iam/role:Role"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"

@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from access.core.model import Organisation
-from access.core.plan import EnvironmentPlan, RoleKind, RolePlan
+from access.core.model import Organisation, RoleKind
+from access.core.plan.types import EnvironmentPlan, RolePlan
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 AUTHENTICATOR = "aws-iam-authenticator"

@@ -26,6 +26,15 @@ class AuthMode(StrEnum):
         return self is not AuthMode.CONFIG_MAP
 
 
+class RoleKind(StrEnum):
+    """The roles eks-access creates: per project-environment for people, and once per environment for the rest."""
+
+    HUMAN = "human"
+    ADMIN = "admin"
+    MONITORING = "monitoring"
+    CI = "ci"
+
+
 class NodeType(StrEnum):
     EC2 = "ec2"
     WINDOWS = "windows"

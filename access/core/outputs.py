@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from access.core.iam import PolicyDocument
-from access.core.plan import EnvironmentPlan, RoleKind
+from access.core.model import RoleKind
+from access.core.plan.types import EnvironmentPlan
 
 OUTPUT_KEYS = (
     "environment",

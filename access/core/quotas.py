@@ -19,8 +19,11 @@ from access.core.model import (
     MAX_ROLES_PER_ACCOUNT,
     MAX_TRUST_POLICY_CHARS,
     Organisation,
+    RoleKind,
 )
-from access.core.plan import RoleKind, RolePlan, account_team_groups, build_group_policies, build_roles
+from access.core.plan.groups import account_team_groups, build_group_policies
+from access.core.plan.roles import build_roles
+from access.core.plan.types import RolePlan
 from access.errors import ConfigError
 
 
@@ -80,7 +83,7 @@ def _groups_per_user(org: Organisation) -> None:
                 )
 
 
-def _group_policy_sizes(org: Organisation, envs: list[str], roles_by_env: dict[str, list[RolePlan]]) -> None:
+def _group_policy_sizes(org: Organisation, envs: list[str], roles_by_env: dict[str, tuple[RolePlan, ...]]) -> None:
     """All of a group's inline policies (one per environment) count against one 5,120-character budget."""
     totals: dict[str, int] = defaultdict(int)
     parts: dict[str, list[str]] = defaultdict(list)
@@ -126,7 +129,7 @@ def _trust_policy_size(org: Organisation, limit: int, account: str, role: RolePl
     )
 
 
-def _access_entries_per_cluster(org: Organisation, roles_by_env: dict[str, list[RolePlan]]) -> None:
+def _access_entries_per_cluster(org: Organisation, roles_by_env: dict[str, tuple[RolePlan, ...]]) -> None:
     """Every environment on a cluster adds its roles; node roles and break-glass count once per cluster."""
     per_cluster: dict[str, int] = defaultdict(int)
     for env_id, roles in roles_by_env.items():

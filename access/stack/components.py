@@ -13,8 +13,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from access.core import awsauth, iam
-from access.core.plan import EnvironmentPlan
 from access.core.plan.rbac import manifest_id
+from access.core.plan.types import EnvironmentPlan
 
 PATCH_FORCE = "pulumi.com/patchForce"
 

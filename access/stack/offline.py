@@ -208,7 +208,7 @@ def _eks_live_aws_auth(project_dir: Path, stack: str, config: Mapping[str, Any])
     """The aws-auth EKS itself keeps for a cluster: its node roles, nothing written by eks-access yet."""
     from access.core import awsauth
     from access.core.config import load
-    from access.core.plan import node_map_entry
+    from access.core.plan.auth import node_map_entry
 
     org = load(Path(str(config["access:configDir"])), label=str(config.get("access:configDir")))
     env = org.environments.get(str(config.get("access:environment", "")).lower())

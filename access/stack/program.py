@@ -16,7 +16,8 @@ from access.core import stack_settings as stack_config
 from access.core.kubeconfig import exec_kubeconfig
 from access.core.model import AuthMode
 from access.core.outputs import stack_outputs
-from access.core.plan import EnvironmentPlan, plan_environment
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import EnvironmentPlan
 from access.core.stack_settings import StackSettings
 from access.stack.components import ClusterAccess, EnvironmentIam
 

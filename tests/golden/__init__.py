@@ -16,7 +16,8 @@ import yaml
 
 from access.core import stack_settings as stack_config
 from access.core.model import Organisation
-from access.core.plan import EnvironmentPlan, plan_environment
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import EnvironmentPlan
 from tests.conftest import REPO
 
 GOLDEN_DIR = Path(__file__).resolve().parent

@@ -5,14 +5,10 @@ Manifests are plain dicts in the Kubernetes schema; the shell hands them to pulu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from access.core import names
 from access.core.catalog import ADMIN_CLUSTER_ROLE, MONITORING_RULES
-from access.core.model import AccessLevel, Organisation, PolicyRule
-
-if TYPE_CHECKING:
-    from access.core.plan import Binding, RolePlan
+from access.core.model import AccessLevel, Organisation, PolicyRule, RoleKind
+from access.core.plan.types import Binding, Manifest, RolePlan
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -20,8 +16,6 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 PREFIX = "eks-access"
 CLUSTER_ADMIN_BINDING = f"{PREFIX}:cluster-admins"
 MONITORING_CLUSTER_ROLE = f"{PREFIX}:monitoring"
-
-Manifest = dict[str, Any]
 
 
 def role_name(level: str) -> str:
@@ -86,37 +80,65 @@ def role_binding(namespace: str, name: str, level: str, subjects: list[dict[str,
     }
 
 
-def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[Manifest], list[Binding]]:
-    from access.core.plan import Binding, RoleKind
-
-    naming = org.naming
-    manifests: list[Manifest] = []
+def build(org: Organisation, env_id: str, roles: tuple[RolePlan, ...]) -> tuple[list[Manifest], list[Binding]]:
+    """Namespaces, then each namespace's Roles, then its bindings; cluster-scoped objects last."""
     bindings: list[Binding] = []
     levels_by_namespace: dict[str, set[str]] = {}
-    namespaced: list[Manifest] = []
+    manifests = _namespaces(org, env_id, levels_by_namespace)
+    namespaced = _human_bindings(org, env_id, roles, levels_by_namespace, bindings)
+    namespaced += _ci_bindings(org, env_id, levels_by_namespace, bindings)
+    for ns, levels in sorted(levels_by_namespace.items()):
+        for level in sorted(levels):
+            if level != "admin":
+                manifests.append(role_manifest(ns, org.levels[level]))
+    manifests.extend(sorted(namespaced, key=_sort_key))
+    cluster_scoped = _cluster_scoped(org, bindings)
+    # Cluster-scoped objects exist once per cluster: only its home environment's stack declares them (other
+    # environments sharing the cluster still get their bindings in the effective-access matrix).
+    if org.clusters[org.environments[env_id].cluster].home_environment == env_id:
+        manifests.extend(cluster_scoped)
+    return manifests, bindings
 
-    projects = sorted((p for p in org.projects.values() if env_id in p.environments), key=lambda p: p.id)
-    for project in projects:
-        ns = names.namespace(naming, project.id, env_id)
+
+def _namespaces(org: Organisation, env_id: str, levels_by_namespace: dict[str, set[str]]) -> list[Manifest]:
+    manifests = []
+    for project in sorted((p for p in org.projects.values() if env_id in p.environments), key=lambda p: p.id):
+        ns = names.namespace(org.naming, project.id, env_id)
         manifests.append(namespace_manifest(ns, project.id, env_id, project.owner))
         levels_by_namespace[ns] = set()
+    return manifests
 
+
+def _human_bindings(
+    org: Organisation,
+    env_id: str,
+    roles: tuple[RolePlan, ...],
+    levels_by_namespace: dict[str, set[str]],
+    bindings: list[Binding],
+) -> list[Manifest]:
+    namespaced = []
     for role in roles:
         if role.kind != RoleKind.HUMAN:
             continue
         assert role.project is not None and role.level is not None
-        ns = names.namespace(naming, role.project, env_id)
+        ns = names.namespace(org.naming, role.project, env_id)
         levels_by_namespace[ns].add(role.level)
         group = role.kubernetes_groups[0]
         namespaced.append(role_binding(ns, human_binding_name(role.level), role.level, [group_subject(group)]))
         bindings.append(Binding(group, ns, role.level, _ref_name(role.level)))
+    return namespaced
 
+
+def _ci_bindings(
+    org: Organisation, env_id: str, levels_by_namespace: dict[str, set[str]], bindings: list[Binding]
+) -> list[Manifest]:
+    namespaced: list[Manifest] = []
     for ci in sorted(org.ci.values(), key=lambda c: c.id):
-        group = names.fill(naming.ci_group, ci=ci.id)
+        group = names.fill(org.naming.ci_group, ci=ci.id)
         for deployed, env in ci.deploys:
             if env != env_id:
                 continue
-            ns = names.namespace(naming, deployed, env_id)
+            ns = names.namespace(org.naming, deployed, env_id)
             levels_by_namespace[ns].add("deploy")
             namespaced.append(role_binding(ns, ci_binding_name(ci.id), "deploy", [group_subject(group)]))
             bindings.append(Binding(group, ns, "deploy", role_name("deploy")))
@@ -131,25 +153,14 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
                         "automountServiceAccountToken": False,
                     }
                 )
-                namespaced.append(
-                    role_binding(
-                        ns,
-                        f"{ci_binding_name(ci.id)}-sa",
-                        "deploy",
-                        [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
-                    )
-                )
+                subject = {"kind": "ServiceAccount", "name": sa, "namespace": ns}
+                namespaced.append(role_binding(ns, f"{ci_binding_name(ci.id)}-sa", "deploy", [subject]))
                 bindings.append(Binding(f"serviceaccount:{ns}:{sa}", ns, "deploy", role_name("deploy")))
+    return namespaced
 
-    for ns, levels in sorted(levels_by_namespace.items()):
-        for level in sorted(levels):
-            if level != "admin":
-                manifests.append(role_manifest(ns, org.levels[level]))
-    manifests.extend(sorted(namespaced, key=_sort_key))
 
-    # Cluster-scoped objects exist once per cluster: only its home environment's stack declares them (other
-    # environments sharing the cluster still get their bindings in the effective-access matrix).
-    owns_cluster = org.clusters[org.environments[env_id].cluster].home_environment == env_id
+def _cluster_scoped(org: Organisation, bindings: list[Binding]) -> list[Manifest]:
+    naming = org.naming
     cluster_scoped: list[Manifest] = []
     if org.admin_teams:
         cluster_scoped.append(
@@ -181,9 +192,7 @@ def build(org: Organisation, env_id: str, roles: list[RolePlan]) -> tuple[list[M
             }
         )
         bindings.append(Binding(naming.monitoring_group, None, "monitoring", MONITORING_CLUSTER_ROLE))
-    if owns_cluster:
-        manifests.extend(cluster_scoped)
-    return manifests, bindings
+    return cluster_scoped
 
 
 def _ref_name(level: str) -> str:

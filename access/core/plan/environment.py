@@ -1,0 +1,88 @@
+"""One environment's plan: orchestration only; each part is computed by its own module."""
+
+from __future__ import annotations
+
+from access.core import names
+from access.core.model import AuthMode, Organisation
+from access.core.plan import rbac
+from access.core.plan.auth import build_access_entries, build_map_roles, build_map_users
+from access.core.plan.groups import account_groups, build_group_policies
+from access.core.plan.roles import build_roles
+from access.core.plan.types import EnvironmentPlan, GroupPlan, MembershipPlan
+from access.errors import ConfigError
+
+
+def stack_config_error(stack: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"Pulumi.{stack}.yaml", f"config.{key}", message)
+
+
+def plan_environment(
+    org: Organisation, env_id: str, auth_mode: AuthMode = AuthMode.CONFIG_MAP, stack: str | None = None
+) -> EnvironmentPlan:
+    """Everything the stack of ``env_id`` owns. Raises ConfigError for choices that cannot work."""
+    stack = stack or env_id
+    if env_id not in org.environments:
+        raise stack_config_error(
+            stack,
+            "access:environment",
+            f"unknown environment {env_id!r}; config/environments.yaml has {', '.join(sorted(org.environments))}",
+        )
+    env = org.environments[env_id]
+    account = org.accounts[env.account]
+    cluster = org.clusters[env.cluster]
+    sharing = sorted(e.id for e in org.environments.values() if e.cluster == env.cluster)
+    if len(sharing) > 1 and auth_mode.writes_config_map:
+        raise stack_config_error(
+            stack,
+            "access:authMode",
+            f"cluster {cluster.name!r} is shared by environments {', '.join(sharing)}; aws-auth mapRoles has one "
+            "writer, so environments sharing a cluster must use access:authMode api",
+        )
+
+    roles = build_roles(org, env_id)
+    group_policies = build_group_policies(org, env_id, roles)
+    owns_account_iam = account.home_environment == env_id
+    groups: tuple[GroupPlan, ...] = ()
+    memberships: tuple[MembershipPlan, ...] = ()
+    if owns_account_iam:
+        groups, memberships = account_groups(org, env.account)
+    users_to_create = tuple(sorted(m.user for m in memberships)) if org.create_users else ()
+
+    map_roles = build_map_roles(org, env_id, roles) if auth_mode.writes_config_map else ()
+    map_users = build_map_users(org, env_id) if auth_mode.writes_config_map else ()
+    access_entries = build_access_entries(org, env_id, roles) if auth_mode.writes_access_entries else ()
+
+    manifests, bindings = rbac.build(org, env_id, roles)
+    if not (org.admin_teams or cluster.break_glass_role_arn):
+        raise ConfigError(
+            org.files["access.yaml"],
+            "cluster_admins",
+            f"cluster {cluster.name!r} would have no admin path; list admin teams under "
+            "cluster_admins.teams or set a break_glass_role",
+        )
+    return EnvironmentPlan(
+        environment=env_id,
+        account_id=account.account_id,
+        account=env.account,
+        cluster=env.cluster,
+        cluster_name=cluster.name,
+        auth_mode=auth_mode,
+        owns_account_iam=owns_account_iam,
+        owns_cluster_objects=cluster.home_environment == env_id,
+        roles=roles,
+        groups=groups,
+        group_policies=group_policies,
+        memberships=memberships,
+        users_to_create=users_to_create,
+        map_roles=map_roles,
+        map_users=map_users,
+        access_entries=access_entries,
+        manifests=tuple(manifests),
+        bindings=tuple(bindings),
+        namespaces={
+            p.id: names.namespace(org.naming, p.id, env_id)
+            for p in sorted(org.projects.values(), key=lambda p: p.id)
+            if env_id in p.environments
+        },
+        keep_map_roles=cluster.keep_map_roles,
+    )

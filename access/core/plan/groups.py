@@ -1,0 +1,52 @@
+"""The teams' IAM groups in an account: the groups and memberships (owned by the account's home environment) and
+each environment's inline policy on them, allowing exactly that environment's roles."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from access.core import names
+from access.core.model import Organisation
+from access.core.plan.types import MANAGED_BY, GroupPlan, GroupPolicyPlan, MembershipPlan, RolePlan
+
+
+def build_group_policies(org: Organisation, env_id: str, roles: tuple[RolePlan, ...]) -> tuple[GroupPolicyPlan, ...]:
+    """Per team, the inline policy (named after the environment) allowing exactly its roles here."""
+    naming = org.naming
+    # IAM groups are per team and account; this stack writes the inline policy for its own environment's roles.
+    group_roles: dict[str, list[RolePlan]] = defaultdict(list)
+    for role in roles:
+        for team in role.teams:
+            group_roles[team].append(role)
+    return tuple(
+        GroupPolicyPlan(
+            team=team,
+            group_name=names.iam_group_name(naming, team),
+            policy_name=f"{MANAGED_BY}-{env_id}",
+            role_keys=tuple(r.key for r in sorted(rs, key=lambda r: r.arn)),
+            role_arns=tuple(sorted(r.arn for r in rs)),
+        )
+        for team, rs in sorted(group_roles.items())
+    )
+
+
+def account_team_groups(org: Organisation, account: str) -> list[str]:
+    """Teams that need an IAM group in this account: those with any role to assume there."""
+    teams = {g.team for g in org.grants if org.environments[g.environment].account == account}
+    if any(e.account == account for e in org.environments.values()):
+        teams.update(org.admin_teams)
+    return sorted(teams)
+
+
+def account_groups(org: Organisation, account: str) -> tuple[tuple[GroupPlan, ...], tuple[MembershipPlan, ...]]:
+    """The account's team groups and every member's memberships (one UserGroupMembership per user)."""
+    naming = org.naming
+    teams = account_team_groups(org, account)
+    groups = tuple(GroupPlan(team, names.iam_group_name(naming, team), naming.group_path) for team in teams)
+    by_user: dict[str, tuple[str, set[str]]] = {}
+    for team in teams:
+        for user in org.teams[team].members:
+            entry = by_user.setdefault(user.lower(), (user, set()))
+            entry[1].add(names.iam_group_name(naming, team))
+    memberships = tuple(MembershipPlan(user, tuple(sorted(gs))) for user, gs in sorted(by_user.values()))
+    return groups, memberships

@@ -1,0 +1,129 @@
+"""The plan's vocabulary: frozen records of what one environment's stack should create."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from access.core import iam
+from access.core.model import AuthMode, RoleKind
+
+MANAGED_BY = "eks-access"
+AccessEntryType = Literal["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX"]
+AccessScope = Literal["cluster", "namespace"]
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    key: str  # stable id, e.g. "human/projecta/operate", "admin", "ci/jenkins"
+    kind: RoleKind
+    name: str
+    path: str
+    arn: str
+    trust_policy: iam.PolicyDocument
+    max_session_duration: int
+    permissions_boundary: str | None
+    managed_policy_arns: tuple[str, ...]
+    tags: dict[str, str]
+    username: str  # Kubernetes username template ({{SessionName}} filled in by EKS)
+    kubernetes_groups: tuple[str, ...]
+    project: str | None = None
+    level: str | None = None
+    teams: tuple[str, ...] = ()  # teams whose members may assume it
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    team: str
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class GroupPolicyPlan:
+    team: str
+    group_name: str
+    policy_name: str
+    role_keys: tuple[str, ...]
+    role_arns: tuple[str, ...]  # the same roles' ARNs as the plan computes them (the shell uses Outputs)
+
+    @property
+    def document(self) -> iam.PolicyDocument:
+        return iam.assume_roles_policy(self.role_arns)
+
+
+@dataclass(frozen=True)
+class MembershipPlan:
+    user: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """One aws-auth mapRoles/mapUsers entry."""
+
+    arn: str  # as written in aws-auth (role path stripped)
+    username: str
+    groups: tuple[str, ...]
+    source: str  # node | human | admin | break-glass | monitoring | ci | user
+
+
+@dataclass(frozen=True)
+class AccessPolicyPlan:
+    policy_arn: str
+    scope: AccessScope
+    namespaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessEntryPlan:
+    key: str
+    principal_arn: str
+    role_key: str | None  # set when the principal is a role of this stack
+    type: AccessEntryType
+    username: str | None
+    kubernetes_groups: tuple[str, ...]
+    policies: tuple[AccessPolicyPlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a Kubernetes group may do: a level's rules in a namespace, or cluster-wide."""
+
+    group: str
+    namespace: str | None  # None: cluster-wide
+    level: str
+    rules_ref: str  # Role/ClusterRole name the binding points at
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    """Everything one environment's stack declares, computed from the organisation alone."""
+
+    environment: str
+    account_id: str
+    account: str
+    cluster: str
+    cluster_name: str
+    auth_mode: AuthMode
+    owns_account_iam: bool
+    owns_cluster_objects: bool  # node/break-glass access entries and cluster-scoped RBAC (the cluster's home env)
+    roles: tuple[RolePlan, ...]
+    groups: tuple[GroupPlan, ...]
+    group_policies: tuple[GroupPolicyPlan, ...]
+    memberships: tuple[MembershipPlan, ...]
+    users_to_create: tuple[str, ...]
+    map_roles: tuple[MapEntry, ...]
+    map_users: tuple[MapEntry, ...]
+    access_entries: tuple[AccessEntryPlan, ...]
+    manifests: tuple[Manifest, ...]
+    bindings: tuple[Binding, ...]
+    namespaces: dict[str, str]  # project -> namespace
+    keep_map_roles: tuple[str, ...] = ()
+
+    def role(self, key: str) -> RolePlan:
+        for role in self.roles:
+            if role.key == key:
+                return role
+        raise KeyError(key)
