@@ -24,8 +24,8 @@ from access.core.model import AuthMode
 from access.core.plan.environment import plan_environment
 from access.core.plan.types import EnvironmentPlan
 from access.stack import offline
+from access.stack.cluster import auth_mode_problem
 from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, Registered, run_program
-from access.stack.program import auth_mode_problem
 from tests.conftest import REPO, ConfigTree
 
 ACCOUNT = "111122223333"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
 
 from access.core import iam
 from access.core.model import Mfa, RoleSettings
+from access.stack import pulumi_internals
 from access.stack.offline import AccessMocks, OfflineRun, Registered, run_program
 from tests.conftest import REPO, ConfigTree
 
@@ -38,10 +38,8 @@ def iam_run(project: Path, stack: str) -> tuple[OfflineRun, dict[tuple[str, str]
     """The run and the URN of every resource by (type, name); the URN carries the parent's type."""
     run = run_program(project, stack)
     # set_mocks installed a MockMonitor for this run; its registrations are Pulumi's own record of URNs.
-    monitor = pulumi_settings.SETTINGS.monitor
-    assert isinstance(monitor, pulumi_mocks.MockMonitor)
     urns = {}
-    for urn in monitor.get_registered_resources():
+    for urn in pulumi_internals.registered_urns():
         _, _, qualified_type, name = urn.split("::", 3)
         urns[(qualified_type.rsplit("$", 1)[-1], name)] = urn
     return run, urns

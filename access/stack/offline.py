@@ -15,11 +15,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from access.core import stack_settings as stack_config
+from access.stack import pulumi_internals
 
 FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
 FAKE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUtcGxhbgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
@@ -150,7 +148,7 @@ def run_program(
     config.setdefault("access:configDir", "config")
     fixtures = fixtures or Fixtures()
     mocks = AccessMocks(fixtures, default_live=lambda: _eks_live_aws_auth(project_dir, stack, config))
-    pulumi_settings.reset_options(project="eks-access", stack=stack, preview=True)
+    pulumi_internals.reset_runtime(project="eks-access", stack=stack)
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})
     if program is None:
@@ -162,16 +160,15 @@ def run_program(
 
     def body() -> None:
         outputs = declare()
-        result["outputs"] = _sync_await(_resolved(outputs))
+        result["outputs"] = pulumi_internals.sync_await(_resolved(outputs))
 
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
+    pulumi_internals.clear_pending()
     cwd = os.getcwd()
     # Like the Pulumi CLI, run the program from its project directory: a relative configDir resolves there
     # and errors name files as the stack file wrote them (config/teams.yaml).
     os.chdir(project_dir)
     try:
-        _sync_await(run_pulumi_func(body))
+        pulumi_internals.run_program(body)
     finally:
         os.chdir(cwd)
     return OfflineRun(outputs=result.get("outputs", {}), resources=mocks.resources, calls=mocks.calls)

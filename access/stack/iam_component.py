@@ -1,0 +1,86 @@
+"""The IAM half of an environment's stack: roles, the team groups' inline policies, and (in the account's home
+environment) the groups and memberships.
+
+No decisions are made here. Resources exist because the plan lists them; ``apply`` only fills in properties
+(a role's ARN into a group policy).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from access.core import iam
+from access.core.plan.types import EnvironmentPlan
+
+PATCH_FORCE = "pulumi.com/patchForce"
+
+
+class EnvironmentIam(pulumi.ComponentResource):
+    """IAM of one environment: its roles and the group policies that let teams assume them; in the
+    account's home environment also the teams' groups and the users' memberships."""
+
+    def __init__(self, name: str, plan: EnvironmentPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-access:iam:EnvironmentIam", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.roles: dict[str, aws.iam.Role] = {}
+        for role in plan.roles:
+            self.roles[role.key] = aws.iam.Role(
+                f"{name}-{role.name}",
+                name=role.name,
+                path=role.path,
+                assume_role_policy=iam.policy_json(role.trust_policy),
+                max_session_duration=role.max_session_duration,
+                permissions_boundary=role.permissions_boundary,
+                description=f"eks-access {role.kind} role ({role.key}) for environment {plan.environment}",
+                tags=role.tags,
+                # IAM role names are unique whatever the path, so a replacement (a path change) can never
+                # create the new role before the old one is gone.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            )
+            for policy_arn in role.managed_policy_arns:
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{role.name}-{policy_arn.rsplit('/', 1)[-1]}",
+                    role=self.roles[role.key].name,
+                    policy_arn=policy_arn,
+                    opts=child,
+                )
+
+        # Retained when a team goes away: the home environment's stack runs first, while the other environments'
+        # inline policies are still attached and IAM refuses to delete the group. Left empty (its memberships go
+        # with the team), it is deleted by hand once every stack has run (docs/iam.md).
+        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        self.groups: dict[str, aws.iam.Group] = {
+            group.team: aws.iam.Group(f"{name}-{group.name}", name=group.name, path=group.path, opts=retained)
+            for group in plan.groups
+        }
+        users = {
+            user: aws.iam.User(f"{name}-user-{user}", name=user, tags={"managed-by": "eks-access"}, opts=child)
+            for user in plan.users_to_create
+        }
+        for policy in plan.group_policies:
+            arns = [self.roles[key].arn for key in policy.role_keys]
+            group = self.groups[policy.team].name if policy.team in self.groups else policy.group_name
+            aws.iam.GroupPolicy(
+                f"{name}-{policy.group_name}-{policy.policy_name}",
+                group=group,
+                name=policy.policy_name,
+                policy=pulumi.Output.all(*arns).apply(
+                    lambda resolved: iam.policy_json(iam.assume_roles_policy(resolved))
+                ),
+                opts=child,
+            )
+        for membership in plan.memberships:
+            # UserGroupMembership, not GroupMembership: the latter is exclusive and removes hand-added users.
+            aws.iam.UserGroupMembership(
+                f"{name}-membership-{membership.user}",
+                user=users[membership.user].name if membership.user in users else membership.user,
+                groups=[self.groups[g].name for g in _teams_of(plan, membership.groups)],
+                opts=child,
+            )
+        self.register_outputs({"roleArns": {key: role.arn for key, role in self.roles.items()}})
+
+
+def _teams_of(plan: EnvironmentPlan, group_names: tuple[str, ...]) -> list[str]:
+    by_name = {g.name: g.team for g in plan.groups}
+    return [by_name[n] for n in group_names]
