@@ -1,8 +1,5 @@
-import sys
+"""``python -m access``: the same commands as the ``eks-access`` console script."""
 
-from access.commands.cli import main
+from access.commands.cli import exit_with
 
-code = main()
-if "access.stack.offline" in sys.modules:  # a command ran the program under mocks: shut its event loop down cleanly
-    sys.modules["access.stack.offline"].close_runtime()
-sys.exit(code)
+exit_with("python -m access")

@@ -1,7 +1,8 @@
-"""``python -m access <command>``: the tools people run around the stacks.
+"""``eks-access <command>`` (or ``python -m access <command>``): the tools people run around the stacks.
 
-Each command lives in its own module exposing ``register(subparsers)``, which sets ``func`` on its
-parser; ``func(args)`` returns the exit code. Bad input is one line on stderr and exit code 2.
+Every command is a package of ``access.commands`` whose ``command`` module has ``register(subparsers)``, which
+sets ``func`` on its parser; ``func(args)`` returns the exit code. Bad input is one line on stderr and exit
+code 2; so is anything unexpected, with a note that it is a bug to report.
 """
 
 from __future__ import annotations
@@ -10,49 +11,63 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from access.errors import ConfigError
+from access.commands.diff import command as diff
+from access.commands.kubeconfig import command as kubeconfig
+from access.commands.plan import command as plan
+from access.commands.preview_guard import command as preview_guard
+from access.commands.whois import command as whois
+from access.errors import AwsAuthError, ConfigError, KubeconfigError, PreviewError, UsageError
 
 EXIT_BAD_INPUT = 2
+COMMANDS = (plan, diff, kubeconfig, whois, preview_guard)
+ISSUES_HINT = "this is a bug in eks-access: please report it with the command you ran"
+USER_ERRORS = (ConfigError, UsageError, AwsAuthError, KubeconfigError, PreviewError)
 
 
-class UsageError(Exception):
-    """A bad command-line argument or input file: one line, exit code 2."""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from access.commands import plan as report
-
+def build_parser(prog: str = "eks-access") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m access",
+        prog=prog,
         description="eks-access tools: offline plans, access diffs, kubeconfig contexts, audit attribution.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (report,):
+    for module in COMMANDS:
         module.register(sub)
-    _register_optional(sub)
     return parser
 
 
-def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Commands added by their own modules (diff, kubeconfig, whois) when present."""
-    import importlib
-
-    for name in ("access.commands.diff", "access.commands.kubeconfig", "access.commands.whois"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "eks-access") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ConfigError, UsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except USER_ERRORS as error:
+        print(f"error: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RecursionError:
+        print(f"error: input nested too deeply to read; {ISSUES_HINT} if it is not", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # the last line of defence: one line, never a traceback
+        print(f"error: unexpected {type(error).__name__}: {_one_line(str(error))}; {ISSUES_HINT}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return code
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+def _close_mock_runtime() -> None:
+    """A command that ran the program under mocks shuts its event loop down cleanly before the process exits."""
+    offline = sys.modules.get("access.stack.offline")
+    if offline is not None:
+        offline.close_runtime()
+
+
+def exit_with(prog: str = "eks-access") -> None:
+    """A whole process: the ``eks-access`` console script and ``python -m access``.
+
+    In-process callers (the tests) use :func:`main`: the mock runtime's event loop is closed only here, once per
+    process, since a later run in the same process would find it closed.
+    """
+    code = main(prog=prog)
+    _close_mock_runtime()
+    sys.exit(code)

@@ -23,6 +23,7 @@ import yaml
 
 from access.core import names
 from access.core.plan.types import MapEntry
+from access.errors import AwsAuthError
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"
@@ -34,9 +35,6 @@ ROLE_ARN_KEY = "rolearn"
 USER_ARN_KEY = "userarn"
 LIVE = "live"  # MapEntry.source of an entry read from the cluster
 
-
-class AwsAuthError(Exception):
-    """A refusal to write aws-auth; the message is one line saying what and how to fix it."""
 
 
 @dataclass(frozen=True)

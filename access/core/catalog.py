@@ -132,14 +132,6 @@ KNOWN_VERBS = frozenset(
     }
 )
 
-# Verbs and resources that hand out more than they name.
-ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate", "*"})
-ESCALATION_RESOURCES = frozenset({"nodes/proxy", "serviceaccounts/token", "*"})
-# Not escalation by RBAC's rules, but a shell in a pod sees its mounted secrets: flagged in reviews.
-SENSITIVE_RESOURCES = frozenset({"pods/exec", "pods/attach", "pods/portforward", "pods/ephemeralcontainers"})
-SECRET_READ_VERBS = frozenset({"get", "list", "watch", "*"})
-
-
 def rule(api_groups: tuple[str, ...], resources: tuple[str, ...], verbs: tuple[str, ...]) -> PolicyRule:
     return PolicyRule(api_groups=api_groups, resources=tuple(sorted(resources)), verbs=tuple(sorted(verbs)))
 
@@ -242,27 +234,3 @@ MONITORING_RULES: tuple[PolicyRule, ...] = (
     rule(("storage.k8s.io",), ("storageclasses",), READ),
     rule(("metrics.k8s.io",), ("nodes", "pods"), READ),
 )
-
-MONITORING_FORBIDDEN = frozenset(
-    {"secrets", "pods/exec", "pods/attach", "pods/portforward", "nodes/proxy", "serviceaccounts/token", "*"}
-)
-
-
-def dangerous_grants(rules: tuple[PolicyRule, ...]) -> list[str]:
-    """What in these rules is an RBAC escalation path or reveals secrets; empty when the rules are safe.
-
-    Custom levels may contain these only with ``allow_escalation: true``.
-    """
-    found: list[str] = []
-    for r in rules:
-        for verb in r.verbs:
-            if verb in ESCALATION_VERBS:
-                found.append(f"verb {verb!r}")
-        for resource in r.resources:
-            if resource in ESCALATION_RESOURCES:
-                found.append(f"resource {resource!r}")
-            if resource in ("secrets", "*") and SECRET_READ_VERBS & set(r.verbs):
-                found.append("reading secrets")
-        if "*" in r.api_groups:
-            found.append("api group '*'")
-    return sorted(set(found))

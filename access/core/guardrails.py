@@ -22,8 +22,10 @@ from typing import Any
 
 from access.core import awsauth
 from access.core.model import Naming, Organisation
-from access.core.plan.auth import CLUSTER_ADMIN_POLICY, FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME
+from access.core.plan.auth import FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME
 from access.core.plan.types import MapEntry
+from access.core.sensitivity import CLUSTER_ADMIN_POLICY, is_system_name
+from access.errors import AwsAuthError
 
 ROLE = "aws:iam/role:Role"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
@@ -65,7 +67,6 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
 # Groups node entries carry (EC2 Linux, Windows, Fargate); a node entry with any other group is not a node entry.
 NODE_ENTRY_GROUPS = frozenset({*NODE_GROUPS, "system:node-proxier", "eks:kube-proxy-windows"})
 NODE_USERNAMES = frozenset({NODE_USERNAME, FARGATE_USERNAME})
-SYSTEM_PREFIX = "system:"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
@@ -225,12 +226,12 @@ def aws_auth_system_group_findings(props: Mapping[str, Any], settings: Guardrail
             continue
         try:
             entries = awsauth.parse(text, arn_key)
-        except awsauth.AwsAuthError as refusal:
+        except AwsAuthError as refusal:
             findings.append(f"aws-auth {key} would not be read by aws-iam-authenticator: {refusal}")
             continue
         for entry in entries:
-            system = [g for g in entry.groups if g.startswith(SYSTEM_PREFIX)]
-            if entry.username.startswith(SYSTEM_PREFIX):
+            system = [g for g in entry.groups if is_system_name(g)]
+            if is_system_name(entry.username):
                 system.insert(0, f"username {entry.username}")
             if not system or (arn_key == awsauth.ROLE_ARN_KEY and is_node_entry(entry)):
                 continue
@@ -252,7 +253,7 @@ def binding_system_group_findings(props: Mapping[str, Any]) -> list[str]:
         f"binds group {s.get('name')}: every identity in a system:* group (for system:authenticated, every "
         "person) would get this role; eks-access binds only its own groups"
         for s in subjects
-        if isinstance(s, Mapping) and s.get("kind") == "Group" and str(s.get("name", "")).startswith(SYSTEM_PREFIX)
+        if isinstance(s, Mapping) and s.get("kind") == "Group" and is_system_name(str(s.get("name", "")))
     ]
 
 
@@ -262,7 +263,7 @@ def access_entry_system_findings(props: Mapping[str, Any]) -> list[str]:
         f"access entry for {props.get('principalArn')} uses {name}: EKS rejects system:* names in access entries "
         "and no person belongs in them"
         for name in names
-        if name.startswith(SYSTEM_PREFIX)
+        if is_system_name(name)
     ]
 
 

@@ -31,6 +31,41 @@ def policy_size(document: PolicyDocument) -> int:
     return sum(1 for char in policy_json(document) if not char.isspace())
 
 
+USERNAME_VARIABLE = "${aws:username}"
+
+
+def _pins_session_name(statement: dict[str, Any]) -> bool:
+    equals = (statement.get("Condition") or {}).get("StringEquals", {})
+    return bool(equals.get("sts:RoleSessionName") == USERNAME_VARIABLE)
+
+
+def _grants_assume_role(statement: dict[str, Any]) -> bool:
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    return statement.get("Effect") == "Allow" and any(
+        a in ("*", "sts:*") or a.startswith("sts:AssumeRole") for a in actions
+    )
+
+
+def _statements(document: PolicyDocument) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def user_session_name_required(trust_policy: PolicyDocument) -> bool:
+    """IAM users may assume the role only with their own user name as the session name: a kubeconfig must sign
+    tokens with ``--session-name <IAM user>`` (``aws eks get-token`` cannot set it) or AssumeRole is denied."""
+    return any(_pins_session_name(s) for s in _statements(trust_policy))
+
+
+def session_name_identifies_user(trust_policy: PolicyDocument) -> bool:
+    """Every statement that lets anyone assume the role requires the session name to be the caller's IAM user
+    name, so ``{{SessionName}}`` in the Kubernetes username names the person (roles and federated callers have
+    no ``aws:username``, so they cannot pass). One unpinned statement is enough to make it say nothing."""
+    granting = [s for s in _statements(trust_policy) if _grants_assume_role(s)]
+    return bool(granting) and all(_pins_session_name(s) for s in granting)
+
+
 def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 

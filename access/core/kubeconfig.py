@@ -26,6 +26,7 @@ import yaml
 
 from access.core.model import Organisation, RoleKind
 from access.core.plan.types import EnvironmentPlan, RolePlan
+from access.errors import KubeconfigError
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 AUTHENTICATOR = "aws-iam-authenticator"
@@ -219,9 +220,6 @@ def entries(
         users.append({"name": ctx.user_entry, "user": user})
     return {"clusters": clusters, "contexts": ctx_entries, "users": users}
 
-
-class KubeconfigError(Exception):
-    """An existing kubeconfig this tool will not rewrite (it would lose or corrupt something)."""
 
 
 def parse(text: str, label: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from access.core.iam import PolicyDocument
+from access.core import iam
 from access.core.model import RoleKind
 from access.core.plan.types import EnvironmentPlan
 
@@ -59,17 +59,6 @@ def _role_id(project: str, level: str, levels_of_project: set[str | None]) -> st
     return project if len(levels_of_project) <= 1 else f"{project}.{level}"
 
 
-def requires_user_name_session(trust_policy: PolicyDocument) -> bool:
-    """True when the trust policy pins ``sts:RoleSessionName`` to ``${aws:username}``: a kubeconfig must then
-    sign tokens with the session name set to the IAM user name (``aws-iam-authenticator token --session-name``;
-    ``aws eks get-token`` cannot set it) or the assume-role is denied."""
-    for statement in trust_policy.get("Statement", []):
-        equals = statement.get("Condition", {}).get("StringEquals", {})
-        if equals.get("sts:RoleSessionName") == "${aws:username}":
-            return True
-    return False
-
-
 def stack_outputs(
     plan: EnvironmentPlan, role_arns: Mapping[str, Any], endpoint: Any, ca_data: Any, map_roles: Any, region: str | None
 ) -> dict[str, Any]:
@@ -107,7 +96,7 @@ def stack_outputs(
                 "region": region or "",
                 "roleArn": role_arns[r.key],
                 "namespace": plan.namespaces[r.project or ""],
-                "sessionNameIsUserName": requires_user_name_session(r.trust_policy),
+                "sessionNameIsUserName": iam.user_session_name_required(r.trust_policy),
             }
             for r in humans
         },

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from access.core import awsauth
 from access.core.plan.rbac import manifest_id
 from access.core.plan.types import EnvironmentPlan
+from access.errors import AwsAuthError
 
 PATCH_FORCE = "pulumi.com/patchForce"
 
@@ -181,6 +182,6 @@ def _merge(
             plan.keep_map_roles,
             keep_hint=f"clusters.{plan.cluster}.keep_map_roles in config/environments.yaml",
         )
-    except awsauth.AwsAuthError as refusal:
+    except AwsAuthError as refusal:
         # RunError: the engine stops the preview with this one line instead of a stack trace.
         raise pulumi.RunError(f"{plan.cluster_name}: {refusal}") from None

@@ -16,7 +16,11 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
+from access.core import awsauth, loading
 from access.core import stack_settings as stack_config
+from access.core.loading import LoadedStack
+from access.core.model import Organisation
+from access.core.plan.auth import node_map_entry
 from access.stack import pulumi_internals
 
 FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
@@ -137,24 +141,33 @@ def run_program(
     fixtures: Fixtures | None = None,
     config_overrides: Mapping[str, Any] | None = None,
     program: Callable[[], dict[str, Any]] | None = None,
+    loaded: LoadedStack | None = None,
 ) -> OfflineRun:
     """Run the program of ``project_dir`` for ``stack`` under mocks and return what it declared.
 
-    Raises ConfigError for bad config (before any resource is declared) and pulumi.RunError for refusals
+    ``loaded`` is the stack as a command already validated it: the program then uses it instead of reading config
+    again. Raises ConfigError for bad config (before any resource is declared) and pulumi.RunError for refusals
     found while resolving values (e.g. an unknown live aws-auth entry).
     """
     config = stack_config.read_stack_file(project_dir, stack)
     config.update(config_overrides or {})
     config.setdefault("access:configDir", "config")
     fixtures = fixtures or Fixtures()
-    mocks = AccessMocks(fixtures, default_live=lambda: _eks_live_aws_auth(project_dir, stack, config))
+
+    def eks_live_aws_auth() -> dict[str, Any]:
+        if loaded is not None:
+            return _eks_live_aws_auth(loaded.org, loaded.settings.environment)
+        settings = stack_config.parse(stack, config)
+        return _eks_live_aws_auth(loading.load_organisation(settings, Path(".")), settings.environment)
+
+    mocks = AccessMocks(fixtures, default_live=eks_live_aws_auth)
     pulumi_internals.reset_runtime(project="eks-access", stack=stack)
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})
     if program is None:
         from access.stack.program import main as default_program
 
-        program = default_program
+        program = default_program if loaded is None else lambda: default_program(loaded)
     declare = program
     result: dict[str, Any] = {}
 
@@ -201,14 +214,9 @@ def _config_string(value: Any) -> str:
     return str(value)
 
 
-def _eks_live_aws_auth(project_dir: Path, stack: str, config: Mapping[str, Any]) -> dict[str, Any]:
+def _eks_live_aws_auth(org: Organisation, environment: str) -> dict[str, Any]:
     """The aws-auth EKS itself keeps for a cluster: its node roles, nothing written by eks-access yet."""
-    from access.core import awsauth
-    from access.core.config import load
-    from access.core.plan.auth import node_map_entry
-
-    org = load(Path(str(config["access:configDir"])), label=str(config.get("access:configDir")))
-    env = org.environments.get(str(config.get("access:environment", "")).lower())
+    env = org.environments.get(environment)
     if env is None:
         return {}
     nodes = [node_map_entry(n) for n in org.clusters[env.cluster].node_roles]

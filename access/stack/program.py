@@ -7,10 +7,10 @@ from typing import Any
 
 import pulumi
 
-from access.core import awsauth, config, quotas
+from access.core import awsauth, loading
 from access.core import stack_settings as stack_config
+from access.core.loading import LoadedStack
 from access.core.outputs import stack_outputs
-from access.core.plan.environment import plan_environment
 from access.core.stack_settings import StackSettings
 from access.stack.cluster import connect
 from access.stack.cluster_access import ClusterAccess
@@ -36,14 +36,16 @@ def read_settings() -> StackSettings:
     return stack_config.parse(stack, values)
 
 
-def main() -> dict[str, Any]:
-    """Declare the stack's resources; returns the stack outputs (``__main__`` exports them)."""
-    settings = read_settings()
-    org = config.load(settings.config_dir)
-    # Quotas are per account and cluster: check every environment's share before this one declares anything.
-    quotas.preflight(org)
-    plan = plan_environment(org, settings.environment, settings.auth_mode, settings.stack)
-    stack_config.check_account(settings, plan.account_id, plan.account)
+def main(loaded: LoadedStack | None = None) -> dict[str, Any]:
+    """Declare the stack's resources; returns the stack outputs (``__main__`` exports them).
+
+    ``loaded`` is the stack a command has already validated and planned (``python -m access plan`` runs this
+    program under mocks), so config is read once per command; under ``pulumi`` it is None and read here.
+    """
+    if loaded is None:
+        settings = read_settings()
+        loaded = loading.plan_stack(settings, loading.load_organisation(settings, Path(".")))
+    settings, plan = loaded.settings, loaded.plan
     environment_iam = EnvironmentIam(plan.environment, plan)
     connection = connect(plan, settings, environment_iam.roles)
     access = ClusterAccess(

@@ -18,7 +18,7 @@ from access.core import stack_settings as stack_config
 from access.core.model import Organisation
 from access.core.plan.environment import plan_environment
 from access.core.plan.types import EnvironmentPlan
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 GOLDEN_DIR = Path(__file__).resolve().parent
 UPDATE_ENV = "EKS_ACCESS_UPDATE_GOLDEN"

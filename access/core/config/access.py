@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from access.core import names
-from access.core.catalog import BUILTIN_LEVELS, MONITORING_FORBIDDEN
+from access.core.catalog import BUILTIN_LEVELS
 from access.core.config import levels as level_config
 from access.core.config.nodes import Node, Source, reference, unique_ids
 from access.core.model import (
@@ -20,8 +20,8 @@ from access.core.model import (
     Project,
     Team,
 )
+from access.core.sensitivity import ANY, READ_VERBS, rule_sensitivity
 
-READ_VERBS = frozenset({"get", "list", "watch"})
 KEYS = frozenset({"grants", "levels", "cluster_admins", "monitoring", "ci", "map_users"})
 
 
@@ -112,8 +112,11 @@ def _monitoring(source: Source, node: Node) -> Monitoring:
 
 def _read_only_rule(rule: dict[str, Node]) -> None:
     """Monitoring is bound cluster-wide: reads only, nothing that reveals secrets or reaches a shell."""
+    groups = [g.value for g in rule["api_groups"].items()]
     for rnode in rule["resources"].items():
-        if rnode.value in MONITORING_FORBIDDEN:
+        # Any sensitive read, cluster-wide; and a named list, never '*' (a CRD may hold credentials).
+        reads = PolicyRule(tuple(groups), (rnode.value,), tuple(sorted(READ_VERBS)))
+        if rnode.value == ANY or rule_sensitivity(reads, cluster_wide=True):
             raise rnode.error(
                 f"monitoring may not have {rnode.value!r}: bound cluster-wide, it would reveal secrets or "
                 "reach a shell in every namespace"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from access.core import names
-from access.core.catalog import BUILTIN_LEVELS, CLUSTER_SCOPED, KNOWN_RESOURCES, KNOWN_VERBS, dangerous_grants
+from access.core.catalog import BUILTIN_LEVELS, CLUSTER_SCOPED, KNOWN_RESOURCES, KNOWN_VERBS
 from access.core.config.nodes import Node, unique_ids
 from access.core.model import AccessLevel, PolicyRule
+from access.core.sensitivity import opt_in_reasons
 
 
 def custom_levels(node: Node) -> dict[str, AccessLevel]:
@@ -43,7 +44,7 @@ def rules(node: Node, allow_escalation: bool, cluster_scope: bool) -> tuple[Poli
             for group in groups:
                 _check_resource(m["resources"].child(i, resource), group, resource, cluster_scope)
         rule = PolicyRule(tuple(groups), tuple(sorted(resources)), tuple(sorted(verbs)))
-        danger = dangerous_grants((rule,))
+        danger = opt_in_reasons(rule)
         if danger and not allow_escalation:
             raise rnode.error(
                 f"grants {', '.join(danger)}, an escalation path; "

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from access.core import names
 from access.core.model import ACCESS_ENTRIES_PER_CLUSTER, NodeRole, NodeType, Organisation, RoleKind
 from access.core.plan.types import AccessEntryPlan, AccessEntryType, AccessPolicyPlan, MapEntry, RolePlan
+from access.core.sensitivity import CLUSTER_ADMIN_POLICY
 from access.errors import ConfigError
 
 NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
@@ -20,7 +21,6 @@ ACCESS_ENTRY_TYPES: dict[NodeType, AccessEntryType] = {
     NodeType.WINDOWS: "EC2_WINDOWS",
     NodeType.FARGATE: "FARGATE_LINUX",
 }
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 BREAK_GLASS_USERNAME = "break-glass:{{SessionName}}"
 
 

@@ -1,0 +1,1 @@
+"""``python -m access diff``: types, snapshot, compare, flags, base (loading both sides), render, command."""

@@ -1,0 +1,113 @@
+"""Which changes are sensitive (cluster-admin, system:*, exec, secrets, escalation, trust) and which fail the check."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from access.commands.diff.types import Flag, Permission, StackDiff
+from access.core.evaluate import CLUSTER_WIDE, summarise_rules
+from access.core.model import PolicyRule
+from access.core.plan.types import AccessEntryPlan, MapEntry
+from access.core.sensitivity import HELP, Sensitivity, mapping_sensitivity, permission_sensitivity
+
+TRUST = "trust"
+CATEGORIES: tuple[str, ...] = (*(s.value for s in Sensitivity), TRUST)
+CATEGORY_HELP: dict[str, str] = {**{s.value: text for s, text in HELP.items()}, TRUST: "a role's trust policy changed"}
+
+
+def permission_categories(p: Permission) -> set[str]:
+    return set(permission_sensitivity(p.api_group, p.resource, p.verb, cluster_wide=p.namespace == CLUSTER_WIDE))
+
+
+def _node_entry(entry: AccessEntryPlan) -> bool:
+    # Node entries (EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX) put their role in system:nodes by type.
+    return entry.type != "STANDARD"
+
+
+def ordered(categories: Iterable[str]) -> tuple[str, ...]:
+    wanted = set(categories)
+    return tuple(c for c in CATEGORIES if c in wanted)
+
+
+def flags(diff: StackDiff) -> list[Flag]:
+    out: list[Flag] = []
+    for perms, verb, counts in ((diff.gained, "gains", True), (diff.lost, "loses", False)):
+        grouped: dict[tuple[str, str], list[Permission]] = defaultdict(list)
+        found: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for p in perms:
+            categories = permission_categories(p)
+            if categories:
+                grouped[(p.principal, p.namespace)].append(p)
+                found[(p.principal, p.namespace)] |= categories
+        for (principal, namespace), items in sorted(grouped.items()):
+            where = "cluster-wide" if namespace == CLUSTER_WIDE else f"in {namespace}"
+            text = f"{principal} {verb} {describe(items)} {where}"
+            out.append(Flag(ordered(found[(principal, namespace)]), diff.stack, text, counts))
+    for section, entry in diff.mappings_added:
+        categories = _mapping_categories(entry)
+        if categories:
+            out.append(Flag(ordered(categories), diff.stack, f"aws-auth {section} adds {mapping_text(entry)}", True))
+    for section, entry in diff.mappings_removed:
+        categories = _mapping_categories(entry)
+        if categories:
+            text = f"aws-auth {section} removes {mapping_text(entry)}"
+            out.append(Flag(ordered(categories), diff.stack, text, True))
+    for section, before, after in diff.mappings_changed:
+        categories = _mapping_categories(before) | _mapping_categories(after)
+        if categories:
+            text = f"aws-auth {section} changes {mapping_text(before)} to {after.username} [{', '.join(after.groups)}]"
+            out.append(Flag(ordered(categories), diff.stack, text, True))
+    for what, entries in (("adds", diff.entries_added), ("removes", diff.entries_removed)):
+        for access_entry in entries:
+            categories = _entry_categories(access_entry)
+            if categories:
+                text = f"{what} access entry {entry_text(access_entry)}"
+                out.append(Flag(ordered(categories), diff.stack, text, True))
+    for was, now in diff.entries_changed:
+        categories = _entry_categories(was) | _entry_categories(now)
+        if categories:
+            text = f"changes access entry {entry_text(was)} to {entry_text(now)}"
+            out.append(Flag(ordered(categories), diff.stack, text, True))
+    for name, fields in diff.roles_changed:
+        if "trustPolicy" in fields:
+            out.append(Flag((TRUST,), diff.stack, f"trust policy of role {name} changes (who may assume it)", True))
+    return sorted(out, key=lambda f: (not f.counts, CATEGORIES.index(f.categories[0]), f.text))
+
+
+def mapping_text(entry: MapEntry) -> str:
+    return f"{entry.arn} -> {entry.username} [{', '.join(entry.groups)}]"
+
+
+def _mapping_categories(entry: MapEntry) -> set[str]:
+    return set(mapping_sensitivity(entry.groups, entry.username))
+
+
+def _entry_categories(entry: AccessEntryPlan) -> set[str]:
+    found: set[str] = set(
+        mapping_sensitivity(entry.kubernetes_groups, entry.username, [p.policy_arn for p in entry.policies])
+    )
+    if _node_entry(entry):
+        found.add(Sensitivity.SYSTEM)
+    return found
+
+
+def entry_text(entry: AccessEntryPlan) -> str:
+    extra: list[str] = [entry.type]
+    if entry.username:
+        extra.append(entry.username)
+    extra += list(entry.kubernetes_groups)
+    extra += [p.policy_arn.rsplit("/", 1)[-1] for p in entry.policies]
+    return f"{entry.principal_arn} ({', '.join(extra)})"
+
+
+def describe(perms: Iterable[Permission]) -> str:
+    """Compact text for permissions of one principal in one namespace: ``get,list pods; create pods/exec``."""
+    items = list(perms)
+    if any((p.api_group, p.resource, p.verb) == ("*", "*", "*") for p in items):
+        return "everything (* on */*)"
+    verbs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for p in items:
+        verbs[(p.api_group, p.resource)].add(p.verb)
+    rules = tuple(PolicyRule((group,), (resource,), tuple(sorted(vs))) for (group, resource), vs in verbs.items())
+    return summarise_rules(rules)

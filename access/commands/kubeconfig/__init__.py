@@ -1,0 +1,1 @@
+"""``python -m access kubeconfig``: the command, where endpoints come from (``sources``), the file (``files``)."""

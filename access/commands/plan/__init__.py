@@ -1,0 +1,1 @@
+"""``python -m access plan``: the command (``command``), the JSON document (``document``), its renderings."""

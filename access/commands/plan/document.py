@@ -1,0 +1,88 @@
+"""The plan as stable JSON (``python -m access plan --format json``; documented in docs/plan-json.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from access.core import awsauth, iam
+from access.core.evaluate import AccessRow, effective_access
+from access.core.loading import LoadedStack
+from access.core.plan.rbac import manifest_id
+
+JSON_SCHEMA_VERSION = 1
+
+
+def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs: dict[str, Any]) -> dict[str, Any]:
+    """The plan as stable JSON (documented in docs/plan-json.md)."""
+    settings, org, plan = loaded.settings, loaded.org, loaded.plan
+    return {
+        "schemaVersion": JSON_SCHEMA_VERSION,
+        "stack": settings.stack,
+        "environment": plan.environment,
+        "accountId": plan.account_id,
+        "clusterName": plan.cluster_name,
+        "authMode": plan.auth_mode.value,
+        "clusterSource": settings.cluster_source,
+        "ownsAccountIam": plan.owns_account_iam,
+        "ownsClusterObjects": plan.owns_cluster_objects,
+        "resources": resource_counts,
+        "resourceCount": sum(resource_counts.values()),
+        "roles": [
+            {
+                "key": r.key,
+                "kind": r.kind,
+                "name": r.name,
+                "arn": r.arn,
+                "username": r.username,
+                "kubernetesGroups": list(r.kubernetes_groups),
+                "teams": list(r.teams),
+                "maxSessionDuration": r.max_session_duration,
+                "trustPolicy": r.trust_policy,
+                "trustPolicySize": iam.policy_size(r.trust_policy),
+            }
+            for r in plan.roles
+        ],
+        "groups": [{"team": g.team, "name": g.name, "path": g.path} for g in plan.groups],
+        "groupPolicies": [
+            {
+                "team": p.team,
+                "group": p.group_name,
+                "policyName": p.policy_name,
+                "document": p.document,
+                "size": iam.policy_size(p.document),
+            }
+            for p in plan.group_policies
+        ],
+        "memberships": [{"user": m.user, "groups": list(m.groups)} for m in plan.memberships],
+        "mapRoles": awsauth.render(plan.map_roles) if plan.map_roles else "",
+        "accessEntries": [
+            {
+                "key": e.key,
+                "principalArn": e.principal_arn,
+                "type": e.type,
+                "username": e.username,
+                "kubernetesGroups": list(e.kubernetes_groups),
+                "policies": [{"policyArn": p.policy_arn, "scope": p.scope} for p in e.policies],
+            }
+            for e in plan.access_entries
+        ],
+        "rbac": [{"id": manifest_id(m), "manifest": m} for m in plan.manifests],
+        "access": [_row_json(row) for row in effective_access(plan, org)],
+        "outputs": outputs,
+    }
+
+
+def _row_json(row: AccessRow) -> dict[str, Any]:
+    return {
+        "principal": row.principal,
+        "role": row.role,
+        "username": row.username,
+        "groups": list(row.groups),
+        "namespace": row.namespace,
+        "level": row.level,
+        "rules": [
+            {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)} for r in row.rules
+        ],
+    }
+
+

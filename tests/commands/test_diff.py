@@ -1,0 +1,502 @@
+"""``python -m access diff``: the access change between two configs, with sensitive changes first.
+
+Pure comparisons on planned snapshots, then the command against real directories and real git repositories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from access.commands import cli
+from access.commands.diff.compare import compare
+from access.commands.diff.flags import TRUST, describe, permission_categories
+from access.commands.diff.render import dangerous
+from access.commands.diff.snapshot import snapshot
+from access.commands.diff.types import Flag, Permission, StackDiff
+from access.core.config import load
+from access.core.model import AuthMode, Organisation
+from access.core.plan.environment import plan_environment
+from access.core.sensitivity import Sensitivity
+from tests.helpers import REPO, SAMPLE_CONFIG, ConfigTree
+
+CLUSTER_ADMIN = Sensitivity.CLUSTER_ADMIN
+SYSTEM = Sensitivity.SYSTEM
+EXEC = Sensitivity.EXEC
+SECRETS = Sensitivity.SECRETS
+ESCALATION = Sensitivity.ESCALATION
+WORKLOADS = Sensitivity.WORKLOAD_SECRETS
+
+ALL = ["cluster-admin", "system", "exec", "secrets", "escalation", "secrets-via-workloads", "trust"]
+MODES = {"dev": AuthMode.CONFIG_MAP, "staging": AuthMode.API_AND_CONFIG_MAP, "prod": AuthMode.API}
+Edit = Callable[[ConfigTree], None]
+
+
+def diff_of(sample_org: Organisation, tree: ConfigTree, edit: Edit, env: str) -> StackDiff:
+    edit(tree)
+    org = tree.load()
+    base = snapshot(plan_environment(sample_org, env, MODES[env]), sample_org)
+    head = snapshot(plan_environment(org, env, MODES[env]), org)
+    return compare(env, base, head)
+
+
+def texts(diff: StackDiff) -> list[tuple[tuple[str, ...], str, bool]]:
+    return [(f.categories, f.text, f.counts) for f in diff.flags]
+
+
+# --- what counts as sensitive ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("namespace", "group", "resource", "verb", "expected"),
+    [
+        ("ns", "", "pods", "get", set()),
+        ("ns", "", "pods/exec", "create", {EXEC}),
+        ("ns", "", "pods/exec", "get", {EXEC}),  # WebSocket exec is authorised as get up to Kubernetes 1.34
+        ("ns", "", "pods/attach", "get", {EXEC}),
+        ("ns", "", "pods/portforward", "get", {EXEC}),
+        ("ns", "", "pods/ephemeralcontainers", "patch", {EXEC}),  # kubectl debug
+        ("ns", "", "pods/ephemeralcontainers", "get", set()),
+        ("ns", "", "pods/attach", "create", {EXEC}),
+        ("ns", "", "pods/portforward", "create", {EXEC}),
+        ("ns", "", "*/exec", "create", {EXEC}),
+        ("ns", "apps", "pods/exec", "create", set()),  # no such resource outside the core group
+        ("ns", "", "secrets", "list", {SECRETS}),
+        ("ns", "", "secrets", "create", set()),  # writing a secret does not reveal one
+        ("ns", "", "secrets", "*", {SECRETS}),
+        ("ns", "", "serviceaccounts/token", "create", {ESCALATION}),
+        ("ns", "", "serviceaccounts/token", "get", set()),  # only create mints a token
+        ("ns", "apps", "deployments", "create", {WORKLOADS}),  # its pods may mount any secret
+        ("ns", "apps", "deployments", "patch", {WORKLOADS}),
+        ("ns", "", "pods", "create", {WORKLOADS}),
+        ("ns", "certificates.k8s.io", "signers", "approve", {ESCALATION}),
+        ("*", "", "nodes/proxy", "get", {ESCALATION}),
+        ("ns", "rbac.authorization.k8s.io", "roles", "bind", {ESCALATION}),
+        ("ns", "rbac.authorization.k8s.io", "roles", "*", {ESCALATION}),
+        ("ns", "", "serviceaccounts", "impersonate", {ESCALATION}),
+        ("ns", "*", "*", "*", {EXEC, SECRETS, ESCALATION, WORKLOADS}),  # namespace admin
+        ("*", "*", "*", "*", {CLUSTER_ADMIN, EXEC, SECRETS, ESCALATION, WORKLOADS}),
+    ],
+)
+def test_permission_categories(namespace: str, group: str, resource: str, verb: str, expected: set[str]) -> None:
+    assert permission_categories(Permission("alice", namespace, group, resource, verb)) == expected
+
+
+def test_describe_groups_resources_by_verbs() -> None:
+    perms = [
+        Permission("a", "ns", "", "pods", "get"),
+        Permission("a", "ns", "", "pods", "list"),
+        Permission("a", "ns", "", "pods/exec", "create"),
+        Permission("a", "ns", "apps", "deployments", "get"),
+    ]
+    assert describe(perms) == "create pods/exec; get apps/deployments; get,list pods"
+    assert describe([*perms, Permission("a", "ns", "*", "*", "*")]) == "everything (* on */*)"
+
+
+# --- comparing plans --------------------------------------------------------------------------------------------
+
+
+def test_identical_configs_give_no_changes(sample_org: Organisation) -> None:
+    for env, mode in MODES.items():
+        same = snapshot(plan_environment(sample_org, env, mode), sample_org)
+        diff = compare(env, same, same)
+        assert diff.status == "unchanged" and diff.empty and diff.flags == []
+
+
+def test_view_to_operate_in_prod_flags_exec(sample_org: Organisation, tree: ConfigTree) -> None:
+    diff = diff_of(
+        sample_org,
+        tree,
+        lambda t: t.edit("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(prod="operate")),
+        "prod",
+    )
+    assert diff.levels_changed == [
+        ("alice", "projecta-prod", ("view",), ("operate",)),
+        ("bob", "projecta-prod", ("view",), ("operate",)),
+    ]
+    assert sorted({p.principal for p in diff.gained}) == ["alice", "bob"]
+    assert [p for p in diff.gained if p.principal == "alice"] == [
+        Permission("alice", "projecta-prod", "", "pods/exec", "create")
+    ]
+    assert texts(diff) == [
+        (("exec",), "alice gains create pods/exec in projecta-prod", True),
+        (("exec",), "bob gains create pods/exec in projecta-prod", True),
+    ]
+    # Principals, roles, namespaces are the same: only the level changed.
+    assert not (diff.principals_added or diff.roles_added or diff.namespaces_added or diff.assumable_added)
+    assert dangerous([diff], ALL) == diff.flags
+    assert dangerous([diff], ["secrets", "cluster-admin"]) == []
+
+
+@pytest.mark.parametrize(("team", "member"), [("payments", "alice"), ("search", "dave"), ("platform", "erin")])
+def test_removing_a_member_only_removes_access(
+    sample_org: Organisation, tree: ConfigTree, team: str, member: str
+) -> None:
+    def remove(t: ConfigTree) -> None:
+        t.edit("teams.yaml", lambda d: d["teams"][team]["members"].remove(member))
+
+    diff = diff_of(sample_org, tree, remove, "dev")
+    assert diff.principals_removed == [member]
+    assert diff.gained == [] and diff.principals_added == [] and diff.assumable_added == []
+    assert diff.lost and all(p.principal == member for p in diff.lost)
+    assert dangerous([diff], ALL) == []
+    assert all(not f.counts and f.text.startswith(f"{member} loses ") for f in diff.flags)
+
+
+def test_new_cluster_admin_is_flagged_first(sample_org: Organisation, tree: ConfigTree) -> None:
+    diff = diff_of(
+        sample_org,
+        tree,
+        lambda t: t.edit("teams.yaml", lambda d: d["teams"]["platform"]["members"].append("zoe")),
+        "dev",
+    )
+    assert diff.principals_added == ["zoe"]
+    assert diff.assumable_added == [("zoe", "dev-cluster-admins")]
+    assert texts(diff) == [
+        (
+            ("cluster-admin", "exec", "secrets", "escalation", "secrets-via-workloads"),
+            "zoe gains everything (* on */*) cluster-wide",
+            True,
+        )
+    ]
+
+
+def test_new_project_adds_namespace_role_and_access(sample_org: Organisation, tree: ConfigTree) -> None:
+    def add_project(t: ConfigTree) -> None:
+        t.edit("projects.yaml", lambda d: d["projects"].update(projectc={"owner": "search", "environments": ["dev"]}))
+        t.edit("access.yaml", lambda d: d["grants"]["search"].update(projectc={"dev": "view"}))
+
+    diff = diff_of(sample_org, tree, add_project, "dev")
+    assert diff.namespaces_added == ["projectc-dev"]
+    assert diff.roles_added == ["projectc-dev-humans"]
+    assert diff.assumable_added == [("carol", "projectc-dev-humans"), ("dave", "projectc-dev-humans")]
+    assert diff.mappings_added[0][0] == "mapRoles"
+    assert diff.mappings_added[0][1].arn == "arn:aws:iam::111122223333:role/projectc-dev-humans"
+    assert diff.flags == []  # view: no exec, no secrets, no system group
+
+
+def test_custom_level_reading_secrets_is_flagged(sample_org: Organisation, tree: ConfigTree) -> None:
+    def secrets_reader(t: ConfigTree) -> None:
+        def change(d: dict[str, Any]) -> None:
+            d["levels"] = {
+                "secret-reader": {
+                    "allow_escalation": True,
+                    "rules": [{"api_groups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}],
+                }
+            }
+            d["grants"]["search"]["projectb"]["staging"] = "secret-reader"
+
+        t.edit("access.yaml", change)
+
+    diff = diff_of(sample_org, tree, secrets_reader, "staging")
+    gains = [f for f in texts(diff) if f[2]]
+    assert gains == [
+        (("secrets",), "carol gains get,list secrets in projectb-staging", True),
+        (("secrets",), "dave gains get,list secrets in projectb-staging", True),
+    ]
+
+
+def test_trust_policy_change_is_flagged_per_role(sample_org: Organisation, tree: ConfigTree) -> None:
+    diff = diff_of(
+        sample_org, tree, lambda t: t.edit("settings.yaml", lambda d: d["roles"]["mfa"].update(required=True)), "dev"
+    )
+    assert ("dev-cluster-admins", ["trustPolicy"]) in diff.roles_changed
+    assert ((TRUST,), "trust policy of role projecta-dev-humans changes (who may assume it)", True) in texts(diff)
+    assert diff.gained == [] and diff.lost == []
+
+
+def test_break_glass_in_aws_auth_is_cluster_admin_and_system(sample_org: Organisation, tree: ConfigTree) -> None:
+    arn = "arn:aws:iam::111122223333:role/eks-dev-break-glass"
+    diff = diff_of(
+        sample_org,
+        tree,
+        lambda t: t.edit("environments.yaml", lambda d: d["clusters"]["dev"].update(break_glass_role=arn)),
+        "dev",
+    )
+    assert texts(diff) == [
+        (
+            (CLUSTER_ADMIN, SYSTEM),
+            f"aws-auth mapRoles adds {arn} -> break-glass:{{{{SessionName}}}} [system:masters]",
+            True,
+        )
+    ]
+
+
+def test_removing_a_node_role_counts(sample_org: Organisation, tree: ConfigTree) -> None:
+    diff = diff_of(
+        sample_org,
+        tree,
+        lambda t: t.edit("environments.yaml", lambda d: d["clusters"]["dev"]["node_roles"].pop(1)),
+        "dev",
+    )
+    assert texts(diff) == [
+        (
+            (SYSTEM,),
+            "aws-auth mapRoles removes arn:aws:iam::111122223333:role/eks-dev-fargate-pods -> "
+            "system:node:{{SessionName}} [system:bootstrappers, system:nodes, system:node-proxier]",
+            True,
+        )
+    ]
+
+
+def test_node_access_entry_added_in_api_mode(sample_org: Organisation, tree: ConfigTree) -> None:
+    arn = "arn:aws:iam::111122223333:role/eks-prod-gpu-nodes"
+    diff = diff_of(
+        sample_org,
+        tree,
+        lambda t: t.edit("environments.yaml", lambda d: d["clusters"]["prod"]["node_roles"].append({"arn": arn})),
+        "prod",
+    )
+    assert diff.mappings_added == []  # api mode: no aws-auth
+    assert texts(diff) == [((SYSTEM,), f"adds access entry {arn} (EC2_LINUX)", True)]
+
+
+def test_added_and_removed_stacks() -> None:
+    org = load(SAMPLE_CONFIG)
+    dev = snapshot(plan_environment(org, "dev"), org)
+    added = compare("dev", None, dev)
+    assert added.status == "added"
+    assert added.principals_added == ["alice", "bob", "carol", "ci/jenkins", "dave", "erin", "monitoring"]
+    removed = compare("dev", dev, None)
+    assert removed.status == "removed" and removed.gained == [] and len(removed.lost) == len(added.gained)
+
+
+# --- the command on directories -------------------------------------------------------------------------------
+
+
+def project(root: Path, edit: Callable[[ConfigTree], None] | None = None) -> Path:
+    tree = ConfigTree(root)
+    if edit:
+        edit(tree)
+    return tree.project()
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(["diff", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def grant_prod_operate(t: ConfigTree) -> None:
+    t.edit("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(prod="operate"))
+
+
+def test_directory_base_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = project(tmp_path / "base")
+    head = project(tmp_path / "head", grant_prod_operate)
+    code, out, err = run_cli(capsys, "--base", str(base), "--project-dir", str(head))
+    assert (code, err) == (1, "")
+    assert out.startswith(
+        f"### eks-access diff: `{base}` → this branch\n\n> [!CAUTION]\n> **2 sensitive access changes**"
+    )
+    assert "| 🔴 | exec | `prod` | alice gains create pods/exec in projecta-prod |\n" in out
+    assert "#### `dev` (environment dev)\n\nNo changes.\n" in out
+    assert "| access level | `alice in projecta-prod: view -> operate` |\n" in out
+    assert "| alice | `projecta-prod` | create pods/exec |\n" in out
+    # Sensitive changes come before the per-stack sections.
+    assert out.index("#### Sensitive changes") < out.index("#### `dev`")
+
+
+def test_fail_on_selects_categories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = project(tmp_path / "base")
+    head = project(tmp_path / "head", grant_prod_operate)
+    code, out, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(head), "--fail-on", "secrets,system")
+    assert code == 0
+    assert "No sensitive access changes (checked: system, secrets)." in out
+    assert "| ⚪ | exec | `prod` | alice gains create pods/exec in projecta-prod |" in out
+    code, _, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(head), "--fail-on", "none")
+    assert code == 0
+
+
+def test_bare_config_directory_base_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = project(tmp_path / "base")
+    head = project(tmp_path / "head", grant_prod_operate)
+    code, out, _ = run_cli(
+        capsys, "--base", str(base / "config"), "--project-dir", str(head), "--stack", "prod", "--format", "json"
+    )
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["schemaVersion"] == 1 and doc["dangerous"] is True and doc["failOn"] == ALL
+    assert doc["flagged"][0] == {
+        "categories": ["exec"],
+        "fails": True,
+        "stack": "prod",
+        "summary": "alice gains create pods/exec in projecta-prod",
+    }
+    (stack,) = doc["stacks"]
+    assert stack["stack"] == "prod" and stack["status"] == "changed"
+    assert stack["permissions"]["gained"][0] == {
+        "principal": "alice",
+        "namespace": "projecta-prod",
+        "apiGroup": "",
+        "resource": "pods/exec",
+        "verb": "create",
+    }
+    assert stack["levels"] == [
+        {"principal": "alice", "namespace": "projecta-prod", "before": ["view"], "after": ["operate"]},
+        {"principal": "bob", "namespace": "projecta-prod", "before": ["view"], "after": ["operate"]},
+    ]
+
+
+def test_text_format_and_no_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = project(tmp_path / "base")
+    code, out, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(REPO), "--format", "text")
+    assert code == 0
+    assert out == (
+        f"eks-access diff: {base} -> working tree\n"
+        "dev (environment dev): unchanged\n"
+        "staging (environment staging): unchanged\n"
+        "prod (environment prod): unchanged\n"
+    )
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = project(tmp_path / "base", lambda t: t.write("teams.yaml", "teams: [oops\n"))
+    code, out, err = run_cli(capsys, "--base", str(base), "--project-dir", str(REPO))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {base / 'config'}/teams.yaml: ") and err.count("\n") == 1
+    code, _, err = run_cli(capsys, "--base", str(base), "--fail-on", "exec,root")
+    assert code == 2
+    assert err == (
+        "error: --fail-on: unknown category root; expected a comma-separated list of cluster-admin, system, exec, "
+        "secrets, escalation, secrets-via-workloads, trust, or none\n"
+    )
+    code, _, err = run_cli(capsys, "--base", str(tmp_path / "base"), "--project-dir", str(REPO), "--stack", "qa")
+    assert code == 2
+    assert err == "error: no stack 'qa': neither Pulumi.qa.yaml nor the base has it\n"
+
+
+# --- the command on git refs ------------------------------------------------------------------------------------
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository whose project lives in ``infra/``, committed once."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    project(root / "infra")
+    (root / "README.md").write_text("app\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "base")
+    return root
+
+
+def test_git_ref_base_in_a_subdirectory(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    infra = repo / "infra"
+    access = infra / "config" / "access.yaml"
+    data = yaml.safe_load(access.read_text())
+    data["grants"]["payments"]["projecta"]["prod"] = "operate"
+    access.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out, err = run_cli(capsys, "--base", "main", "--project-dir", str(infra), "--format", "text")
+    assert (code, err) == (1, "")
+    assert out.splitlines()[:4] == [
+        "eks-access diff: main -> working tree",
+        "SENSITIVE: 2 change(s) in checked categories "
+        "(cluster-admin, system, exec, secrets, escalation, secrets-via-workloads, trust)",
+        "  !! [exec] prod: alice gains create pods/exec in projecta-prod",
+        "  !! [exec] prod: bob gains create pods/exec in projecta-prod",
+    ]
+    # Committed, the same change compared with the previous commit; HEAD itself shows nothing.
+    git(repo, "commit", "-q", "-am", "prod operate")
+    code, out, _ = run_cli(
+        capsys, "--base", "HEAD~1", "--project-dir", str(infra), "--stack", "prod", "--format", "json"
+    )
+    assert code == 1 and json.loads(out)["base"] == "HEAD~1"
+    code, out, _ = run_cli(capsys, "--base", "HEAD", "--project-dir", str(infra), "--format", "text")
+    assert code == 0 and out.count(": unchanged") == 3
+
+
+def test_git_ref_errors(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    infra = repo / "infra"
+    code, out, err = run_cli(capsys, "--base", "no-such-branch", "--project-dir", str(infra))
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: --base no-such-branch: not a directory and not a commit in this repository (git fetch it first?)\n"
+    )
+    outside = project(tmp_path / "plain")
+    code, _, err = run_cli(capsys, "--base", "main", "--project-dir", str(outside))
+    assert code == 2
+    assert err == f"error: --base main: not a directory, and {outside} is not in a git repository\n"
+    (infra / "config" / "teams.yaml").write_text("teams: {}\n")
+    git(repo, "commit", "-q", "-am", "break teams")
+    shutil.copy(SAMPLE_CONFIG / "teams.yaml", infra / "config" / "teams.yaml")
+    code, _, err = run_cli(capsys, "--base", "HEAD", "--project-dir", str(infra))
+    assert code == 2
+    assert err.startswith("error: HEAD:config/") and err.count("\n") == 1
+
+
+def test_git_ref_before_the_config_existed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("empty\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "empty")
+    project(root)
+    code, out, _ = run_cli(capsys, "--base", "main", "--project-dir", str(root), "--stack", "dev", "--format", "json")
+    (stack,) = json.loads(out)["stacks"]
+    assert stack["status"] == "changed"
+    assert stack["namespaces"]["added"] == ["projecta-dev", "projectb-dev"]
+    assert code == 1  # erin becomes cluster-admin, node roles enter aws-auth
+
+
+def test_flag_fails_only_for_counted_changes_in_selected_categories() -> None:
+    gain = Flag((EXEC, SECRETS), "dev", "x gains", True)
+    loss = Flag((EXEC,), "dev", "x loses", False)
+    assert gain.fails(["secrets"]) and not gain.fails(["trust"]) and not loss.fails(ALL)
+
+
+def test_a_directory_without_stacks_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    (empty / "config").mkdir(parents=True)
+    code, out, err = run_cli(capsys, "--base", str(empty / "config"), "--project-dir", str(empty))
+    assert (code, out) == (2, "")
+    assert err == f"error: no stacks: neither {empty} nor the base has a Pulumi.<stack>.yaml\n"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_removing_grants_or_members_never_adds_access(sample_org: Organisation, data: st.DataObject) -> None:
+    grants = data.draw(st.lists(st.sampled_from(sample_org.grants), unique=True), label="grants removed")
+    members = data.draw(
+        st.lists(st.sampled_from([(t.id, m) for t in sample_org.teams.values() for m in t.members]), unique=True),
+        label="members removed",
+    )
+    teams = {
+        tid: dataclasses.replace(team, members=tuple(m for m in team.members if (tid, m) not in members))
+        for tid, team in sample_org.teams.items()
+    }
+    smaller = dataclasses.replace(
+        sample_org, grants=tuple(g for g in sample_org.grants if g not in grants), teams=teams
+    )
+    for env, mode in MODES.items():
+        diff = compare(
+            env,
+            snapshot(plan_environment(sample_org, env, mode), sample_org),
+            snapshot(plan_environment(smaller, env, mode), smaller),
+        )
+        assert diff.gained == [] and diff.principals_added == [] and diff.assumable_added == []
+        assert diff.roles_added == [] and diff.namespaces_added == [] and diff.mappings_added == []
+        assert dangerous([diff], ALL) == []

@@ -1,0 +1,546 @@
+"""``python -m access kubeconfig``: exact contexts and users, merging that keeps everything, idempotence,
+backup and file mode, one-line errors, and the boto3 call shapes (botocore Stubber)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.stub import Stubber
+
+from access.commands import aws
+from access.commands.cli import main
+from access.commands.kubeconfig import sources
+from access.core import kubeconfig
+from tests.helpers import REPO, ConfigTree
+
+FIXTURES = REPO / "tests" / "fixtures"
+EXISTING = FIXTURES / "kubeconfig-existing.yaml"
+OUTPUTS = FIXTURES / "stack-outputs-dev.json"
+
+DEV_CLUSTER_ARN = "arn:aws:eks:eu-west-1:111122223333:cluster/eks-dev"
+REAL_ENDPOINT = "https://5E1D0CEXAMPLEA591B746AFC5AB30262.yl4.eu-west-1.eks.amazonaws.com"
+REAL_CA = json.loads(OUTPUTS.read_text())["kubeconfigs"]["projecta"]["certificateAuthorityData"]
+OFFLINE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
+
+
+def authenticator(role: str, session: str, cluster: str = "eks-dev") -> dict[str, Any]:
+    return {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws-iam-authenticator",
+            "args": [
+                "token",
+                "--cluster-id",
+                cluster,
+                "--role",
+                f"arn:aws:iam::111122223333:role/{role}",
+                "--session-name",
+                session,
+                "--region",
+                "eu-west-1",
+            ],
+            "interactiveMode": "IfAvailable",
+            "installHint": kubeconfig.AUTHENTICATOR_HINT,
+        }
+    }
+
+
+@pytest.fixture
+def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `pulumi` on PATH that records how it was called and prints the fixture outputs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "pulumi-calls.jsonl"
+    script = bin_dir / "pulumi"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(calls)!r}, 'a') as f:\n"
+        "    f.write(json.dumps({'argv': sys.argv[1:], 'cwd': os.getcwd()}) + '\\n')\n"
+        f"sys.stdout.write(open(os.environ.get('FAKE_PULUMI_OUTPUTS', {str(OUTPUTS)!r})).read())\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Path:
+    path = tmp_path / "home" / ".kube" / "config"
+    path.parent.mkdir(parents=True)
+    shutil.copy(EXISTING, path)
+    path.chmod(0o600)
+    return path
+
+
+def kubeconfig_args(path: Path, *extra: str) -> list[str]:
+    return ["kubeconfig", "--stack", "dev", "--project-dir", str(REPO), "--kubeconfig", str(path), *extra]
+
+
+def by_name(document: dict[str, Any], section: str) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in document[section]}
+
+
+def backups(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.eks-access-*.bak"))
+
+
+# --- user entries --------------------------------------------------------------------------------------------
+
+
+def test_exec_user_for_the_provider_uses_aws_eks_get_token_without_a_session_name() -> None:
+    assert kubeconfig.exec_user("eks-dev", "eu-west-1", "arn:aws:iam::111122223333:role/deployer") == {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": [
+                "--region",
+                "eu-west-1",
+                "eks",
+                "get-token",
+                "--cluster-name",
+                "eks-dev",
+                "--output",
+                "json",
+                "--role-arn",
+                "arn:aws:iam::111122223333:role/deployer",
+            ],
+            "interactiveMode": "Never",
+        }
+    }
+    provider = json.loads(kubeconfig.exec_kubeconfig("https://x.example", "Q0E=", "eks-dev", None, None))
+    assert provider["users"] == [
+        {
+            "name": "eks-dev",
+            "user": {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": "aws",
+                    "args": ["eks", "get-token", "--cluster-name", "eks-dev", "--output", "json"],
+                    "interactiveMode": "Never",
+                }
+            },
+        }
+    ]
+
+
+def test_authenticator_user_sets_the_session_name_the_trust_policy_requires() -> None:
+    user = kubeconfig.authenticator_user("eks-dev", None, "arn:aws:iam::111122223333:role/projecta-dev-humans", "alice")
+    assert user["exec"]["command"] == "aws-iam-authenticator"
+    assert user["exec"]["args"] == [
+        "token",
+        "--cluster-id",
+        "eks-dev",
+        "--role",
+        "arn:aws:iam::111122223333:role/projecta-dev-humans",
+        "--session-name",
+        "alice",
+    ]
+
+
+# --- merging into an existing kubeconfig ---------------------------------------------------------------------
+
+
+def test_merge_keeps_everything_adds_exact_entries_backs_up_and_keeps_0600(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original_text = kube.read_text()
+    original = yaml.safe_load(original_text)
+
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0
+
+    merged = yaml.safe_load(kube.read_text())
+    # everything that was there is still there, unchanged
+    for section in ("clusters", "contexts", "users"):
+        for name, item in by_name(original, section).items():
+            assert by_name(merged, section)[name] == item
+    assert merged["current-context"] == "kind-kind"
+    assert merged["preferences"] == {}
+    # exactly one cluster, one context and one user were added
+    assert by_name(merged, "clusters")[DEV_CLUSTER_ARN] == {
+        "name": DEV_CLUSTER_ARN,
+        "cluster": {"server": REAL_ENDPOINT, "certificate-authority-data": REAL_CA},
+    }
+    assert merged["contexts"][len(original["contexts"]) :] == [
+        {
+            "name": "projecta-dev",
+            "context": {"cluster": DEV_CLUSTER_ARN, "user": "alice@projecta-dev", "namespace": "projecta-dev"},
+        }
+    ]
+    assert merged["users"][len(original["users"]) :] == [
+        {"name": "alice@projecta-dev", "user": authenticator("projecta-dev-humans", "alice")}
+    ]
+    assert len(merged["clusters"]) == len(original["clusters"]) + 1
+
+    [backup] = backups(kube)
+    assert backup.read_text() == original_text
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kube.stat().st_mode) == 0o600
+    assert [json.loads(line) for line in fake_pulumi.read_text().splitlines()] == [
+        {"argv": ["stack", "output", "--json", "-s", "dev"], "cwd": str(REPO)}
+    ]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{kube}: backup of the previous file in {backup}"
+    assert out[1:] == [
+        "added context projecta-dev: namespace projecta-dev, role arn:aws:iam::111122223333:role/projecta-dev-humans",
+        f"{kube}: wrote 1 context(s) for alice on eks-dev",
+    ]
+
+
+def test_second_run_changes_nothing(kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0
+    first = kube.read_bytes()
+    first_backups = backups(kube)
+    capsys.readouterr()
+
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0
+
+    assert kube.read_bytes() == first
+    assert backups(kube) == first_backups
+    assert capsys.readouterr().out == f"{kube}: unchanged (1 context(s) already up to date)\n"
+
+
+def test_new_kubeconfig_is_created_0600_with_the_first_context_current(tmp_path: Path, fake_pulumi: Path) -> None:
+    path = tmp_path / "new" / "config"
+    assert main(kubeconfig_args(path, "--user", "erin")) == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert backups(path) == []
+    document = yaml.safe_load(path.read_text())
+    assert document == {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": DEV_CLUSTER_ARN, "cluster": {"server": REAL_ENDPOINT, "certificate-authority-data": REAL_CA}}
+        ],
+        # cluster admins get a cluster-wide context: no namespace preset
+        "contexts": [
+            {"name": "dev-cluster-admin", "context": {"cluster": DEV_CLUSTER_ARN, "user": "erin@dev-cluster-admin"}}
+        ],
+        "users": [{"name": "erin@dev-cluster-admin", "user": authenticator("dev-cluster-admins", "erin")}],
+        "current-context": "dev-cluster-admin",
+        "preferences": {},
+    }
+
+
+def test_changed_access_updates_in_place_and_flags_contexts_no_longer_granted(
+    kube: Path, fake_pulumi: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0
+    # Another tool adds a user after ours; then the role is recreated under a new path: our user entry must
+    # be replaced where it is, not moved behind the other one.
+    document = yaml.safe_load(kube.read_text())
+    document["users"].append({"name": "later", "user": {"token": "abc"}})
+    kube.write_text(yaml.safe_dump(document, sort_keys=False))
+    before = yaml.safe_load(kube.read_text())
+    outputs = json.loads(OUTPUTS.read_text())
+    outputs["kubeconfigs"]["projecta"]["roleArn"] = "arn:aws:iam::111122223333:role/people/projecta-dev-humans"
+    changed = tmp_path / "outputs.json"
+    changed.write_text(json.dumps(outputs))
+    monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(changed))
+    capsys.readouterr()
+
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0
+
+    after = yaml.safe_load(kube.read_text())
+    assert [u["name"] for u in after["users"]] == [u["name"] for u in before["users"]]
+    assert by_name(after, "users")["alice@projecta-dev"]["user"]["exec"]["args"][4] == (
+        "arn:aws:iam::111122223333:role/people/projecta-dev-humans"
+    )
+    assert "updated context" not in capsys.readouterr().out  # the context itself did not change
+    assert len(backups(kube)) >= 1
+
+    # A context written for alice earlier that her teams no longer grant is reported, never deleted.
+    stale = {"name": "projectb-dev", "context": {"cluster": DEV_CLUSTER_ARN, "user": "alice@projectb-dev"}}
+    document = yaml.safe_load(kube.read_text())
+    document["contexts"].append(stale)
+    kube.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0
+    assert stale in yaml.safe_load(kube.read_text())["contexts"]
+    assert capsys.readouterr().err == (
+        "note: context projectb-dev was written for alice earlier but is no longer granted; "
+        "remove it with: kubectl config delete-context projectb-dev\n"
+    )
+
+
+def test_dry_run_prints_the_merge_and_writes_nothing(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = kube.read_bytes()
+    assert main(kubeconfig_args(kube, "--user", "ALICE", "--dry-run")) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert kube.read_bytes() == original
+    assert backups(kube) == []
+    # IAM user names compare ignoring case; the session name is the name as IAM stores it (config's spelling)
+    assert by_name(printed, "users")["alice@projecta-dev"]["user"]["exec"]["args"][6] == "alice"
+    assert len(printed["contexts"]) == 3
+
+
+def test_from_plan_works_offline_and_kubectl_reads_the_result(kube: Path) -> None:
+    assert main(kubeconfig_args(kube, "--user", "erin", "--from-plan")) == 0
+    document = yaml.safe_load(kube.read_text())
+    assert by_name(document, "clusters")[DEV_CLUSTER_ARN]["cluster"]["server"] == OFFLINE_ENDPOINT
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl not installed: the independent read-back check needs it")
+    env = {**os.environ, "KUBECONFIG": str(kube)}
+    names = subprocess.run(
+        ["kubectl", "config", "get-contexts", "-o", "name"], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert sorted(names) == sorted(
+        ["kind-kind", "arn:aws:eks:us-east-1:444455556666:cluster/analytics", "dev-cluster-admin"]
+    )
+    view = subprocess.run(
+        ["kubectl", "config", "view", "--minify", "--context", "dev-cluster-admin", "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    minified = json.loads(view.stdout)
+    assert minified["users"][0]["user"]["exec"]["args"][:6] == [
+        "token",
+        "--cluster-id",
+        "eks-dev",
+        "--role",
+        "arn:aws:iam::111122223333:role/dev-cluster-admins",
+        "--session-name",
+    ]
+
+
+def test_project_filter_and_aws_profile_auth(kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(kubeconfig_args(kube, "--user", "carol", "--project", "projectb", "--auth", "aws-profile")) == 0
+    document = yaml.safe_load(kube.read_text())
+    assert by_name(document, "users")["carol@projectb-dev"]["user"] == {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": [
+                "--profile",
+                "eks-access-projectb-dev",
+                "--region",
+                "eu-west-1",
+                "eks",
+                "get-token",
+                "--cluster-name",
+                "eks-dev",
+                "--output",
+                "json",
+            ],
+            "interactiveMode": "IfAvailable",
+        }
+    }
+    assert capsys.readouterr().out.endswith(
+        "# add to ~/.aws/config (the contexts use these profiles):\n"
+        "[profile eks-access-projectb-dev]\n"
+        "role_arn = arn:aws:iam::111122223333:role/projectb-dev-humans\n"
+        "source_profile = default\n"
+        "role_session_name = carol\n"
+        "region = eu-west-1\n"
+    )
+
+
+# --- bad input: one line, exit code 2 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--user", "zed"], "error: IAM user 'zed' is not a member of any team in config/teams.yaml"),
+        (
+            ["--user", "alice", "--project", "nosuch"],
+            "error: unknown project 'nosuch'; config/projects.yaml has projecta, projectb",
+        ),
+        (
+            ["--user", "carol", "--project", "projecta"],
+            "error: carol (teams: search) has no access to project projecta in environment dev",
+        ),
+        (
+            ["--user", "alice", "--cluster", "eks-prod"],
+            "error: stack dev's cluster is 'eks-dev', not 'eks-prod'; the roles are mapped in that cluster only",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    original = kube.read_bytes()
+    assert main(kubeconfig_args(kube, *extra)) == 2
+    assert capsys.readouterr().err == message + "\n"
+    assert kube.read_bytes() == original
+
+
+def test_missing_outputs_is_one_line(
+    kube: Path, fake_pulumi: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}\n")
+    monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(empty))
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        "error: stack dev has no kubeconfigs output; run `pulumi up` for it, or use --from-plan / --cluster\n"
+    )
+
+
+def test_no_pulumi_cli_is_one_line(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sources.shutil, "which", lambda name: None)
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        "error: no pulumi CLI on PATH to read the stack outputs; use --cluster NAME (eks:DescribeCluster) "
+        "or --from-plan (offline)\n"
+    )
+
+
+def test_unreadable_existing_kubeconfig_is_refused(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kube.write_text("apiVersion: v1\nkind: Config\ncontexts:\n  kind-kind: {}\n")
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == f"error: {kube}: contexts must be a list\n"
+
+
+# --- boto3 call shapes (Stubber) -----------------------------------------------------------------------------
+
+
+def stubbed(service: str) -> tuple[Any, Stubber]:
+    client = boto3.client(
+        service, region_name="eu-west-1", aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret"
+    )
+    return client, Stubber(client)
+
+
+def test_cluster_endpoint_from_describe_cluster(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eks, stub = stubbed("eks")
+    stub.add_response(
+        "describe_cluster",
+        {
+            "cluster": {
+                "name": "eks-dev",
+                "arn": DEV_CLUSTER_ARN,
+                "endpoint": REAL_ENDPOINT,
+                "certificateAuthority": {"data": REAL_CA},
+                "status": "ACTIVE",
+            }
+        },
+        {"name": "eks-dev"},
+    )
+    monkeypatch.setattr(aws, "aws_client", lambda service, region: eks)
+    with stub:
+        assert main(kubeconfig_args(kube, "--user", "bob", "--cluster", "eks-dev")) == 0
+    stub.assert_no_pending_responses()
+    document = yaml.safe_load(kube.read_text())
+    assert by_name(document, "clusters")[DEV_CLUSTER_ARN]["cluster"] == {
+        "server": REAL_ENDPOINT,
+        "certificate-authority-data": REAL_CA,
+    }
+    assert by_name(document, "users")["bob@projecta-dev"]["user"] == authenticator("projecta-dev-humans", "bob")
+
+
+def test_default_user_is_the_iam_user_of_the_credentials(
+    kube: Path, fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sts, stub = stubbed("sts")
+    stub.add_response(
+        "get_caller_identity",
+        {"UserId": "AIDAEXAMPLEDAVE", "Account": "111122223333", "Arn": "arn:aws:iam::111122223333:user/staff/dave"},
+        {},
+    )
+    monkeypatch.setattr(aws, "aws_client", lambda service, region: sts)
+    with stub:
+        assert main(kubeconfig_args(kube)) == 0
+    assert "dave@projectb-dev" in by_name(yaml.safe_load(kube.read_text()), "users")
+
+
+def test_role_credentials_cannot_stand_in_for_a_user(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sts, stub = stubbed("sts")
+    arn = "arn:aws:sts::111122223333:assumed-role/projecta-dev-humans/alice"
+    stub.add_response("get_caller_identity", {"UserId": "AROAEXAMPLE:alice", "Account": "111122223333", "Arn": arn}, {})
+    monkeypatch.setattr(aws, "aws_client", lambda service, region: sts)
+    with stub:
+        assert main(kubeconfig_args(kube)) == 2
+    assert capsys.readouterr().err == f"error: your AWS credentials are {arn}, not an IAM user; pass --user NAME\n"
+
+
+def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["kubeconfig", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "python -m access kubeconfig --stack prod --project projecta --user alice" in text
+    assert "aws-iam-authenticator token --cluster-id <cluster> --role <role ARN> --session-name" in text
+
+
+def test_roles_split_by_level_get_one_context_each(
+    tree: ConfigTree, kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def split_by_level(settings: dict[str, Any]) -> None:
+        settings["naming"].update(
+            {
+                "role": "{project}-{env}-{level}",
+                "username": "{project}:{env}:{level}:{{SessionName}}",
+                "kubernetes_group": "{project}:{env}:{level}",
+            }
+        )
+
+    tree.edit("settings.yaml", split_by_level)
+    tree.edit("teams.yaml", lambda d: d["teams"]["search"]["members"].append("alice"))  # alice in both teams
+    tree.edit("access.yaml", lambda d: d["grants"]["search"].update({"projecta": {"dev": "view"}}))
+    eks, stub = stubbed("eks")
+    described = {
+        "name": "eks-dev",
+        "arn": DEV_CLUSTER_ARN,
+        "endpoint": REAL_ENDPOINT,
+        "certificateAuthority": {"data": REAL_CA},
+    }
+    stub.add_response("describe_cluster", {"cluster": described}, {"name": "eks-dev"})
+    monkeypatch.setattr(aws, "aws_client", lambda service, region: eks)
+    argv = ["kubeconfig", "--stack", "dev", "--project-dir", str(tree.project()), "--kubeconfig", str(kube)]
+    with stub:
+        assert main([*argv, "--user", "alice", "--cluster", "eks-dev", "--project", "projecta"]) == 0
+    contexts = by_name(yaml.safe_load(kube.read_text()), "contexts")
+    assert contexts["projecta-dev-operate"]["context"] == {
+        "cluster": DEV_CLUSTER_ARN,
+        "user": "alice@projecta-dev-operate",
+        "namespace": "projecta-dev",
+    }
+    assert contexts["projecta-dev-view"]["context"] == {
+        "cluster": DEV_CLUSTER_ARN,
+        "user": "alice@projecta-dev-view",
+        "namespace": "projecta-dev",
+    }
+    users = by_name(yaml.safe_load(kube.read_text()), "users")
+    assert users["alice@projecta-dev-view"]["user"] == authenticator("projecta-dev-view", "alice")
+
+
+def test_unwritable_kubeconfig_is_one_line(
+    tmp_path: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    assert main(kubeconfig_args(blocker / "config", "--user", "alice")) == 2
+    assert capsys.readouterr().err == f"error: {blocker}: cannot write: File exists\n"
+
+
+def test_dry_run_with_aws_profiles_keeps_stdout_a_kubeconfig(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(kubeconfig_args(kube, "--user", "carol", "--auth", "aws-profile", "--dry-run")) == 0
+    captured = capsys.readouterr()
+    assert by_name(yaml.safe_load(captured.out), "contexts")["projectb-dev"]["context"]["namespace"] == "projectb-dev"
+    assert captured.err.startswith(
+        "\n# add to ~/.aws/config (the contexts use these profiles):\n[profile eks-access-projectb-dev]\n"
+    )

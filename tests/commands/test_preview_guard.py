@@ -1,0 +1,180 @@
+"""The destructive-change guard on ``pulumi preview --json`` output (access/preview_guard.py).
+
+The documents follow the engine's JSON display (pkg/display/json.go ``PreviewDigest``/``PreviewStep``):
+``steps[]`` with ``op``, ``urn``, ``oldState``/``newState`` (apitype.ResourceV3: ``type``, ``inputs``,
+``outputs``, ``external``, ``retainOnDelete``), ``replaceReasons``; a replacement appears as
+``create-replacement``, ``replace`` and ``delete-replaced`` steps of one URN.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from access.commands.cli import main as cli_main
+from access.commands.preview_guard.steps import CONFIG_MAP, CONFIG_MAP_PATCH, ROLE, Destructive, destructive_steps
+from access.errors import PreviewError
+from tests.helpers import REPO
+
+
+def main(argv: list[str]) -> int:
+    return cli_main(["preview-guard", *argv])
+
+PREFIX = "urn:pulumi:dev::eks-access::"
+ROLE_URN = f"{PREFIX}eks-access:iam:EnvironmentIam$aws:iam/role:Role::dev-projecta-dev-humans"
+PATCH_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$kubernetes:core/v1:ConfigMapPatch::dev-aws-auth"
+LIVE_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$kubernetes:core/v1:ConfigMap::dev-aws-auth-live"
+BINDING_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::dev-x"
+AWS_AUTH_META = {"name": "aws-auth", "namespace": "kube-system"}
+
+
+def state(urn: str, typ: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"urn": urn, "custom": True, "type": typ, "inputs": inputs, "outputs": inputs, **extra}
+
+
+def role_state(name: str = "projecta-dev-humans") -> dict[str, Any]:
+    return state(ROLE_URN, ROLE, {"name": name, "path": "/"})
+
+
+def step(op: str, urn: str, old: dict[str, Any] | None = None, new: dict[str, Any] | None = None, **extra: Any) -> dict:
+    out: dict[str, Any] = {"op": op, "urn": urn, "provider": "urn:...::default", "detailedDiff": None, **extra}
+    if old is not None:
+        out["oldState"] = old
+    if new is not None:
+        out["newState"] = new
+    return out
+
+
+def preview(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {"config": {"aws:region": "eu-west-1"}, "steps": list(steps), "changeSummary": {}, "duration": 1}
+
+
+def test_updates_and_creates_pass() -> None:
+    doc = preview(
+        step("same", ROLE_URN, role_state(), role_state()),
+        step("update", ROLE_URN, role_state(), role_state(), diffReasons=["assumeRolePolicy"]),
+        step("create", PATCH_URN, None, state(PATCH_URN, CONFIG_MAP_PATCH, {"metadata": AWS_AUTH_META})),
+    )
+    assert destructive_steps(doc) == []
+    assert destructive_steps({"changeSummary": {"same": 12}}) == []  # no changes: the engine omits steps
+
+
+def test_a_replacement_is_reported_once_with_its_reasons() -> None:
+    old, new = role_state("projecta-dev-humans"), role_state("projecta-dev-people")
+    doc = preview(
+        step("create-replacement", ROLE_URN, old, new, replaceReasons=["name"]),
+        step("replace", ROLE_URN, old, new, replaceReasons=["name"]),
+        step("delete-replaced", ROLE_URN, old, new),
+    )
+    assert destructive_steps(doc) == [
+        Destructive("replace", ROLE, "projecta-dev-humans -> projecta-dev-people", ROLE_URN, ("name",), retained=False)
+    ]
+    assert destructive_steps(doc)[0].describe() == (
+        "replace IAM role projecta-dev-humans -> projecta-dev-people (replaced because name changes)"
+    )
+
+
+def test_deleting_a_role_or_the_aws_auth_patch_is_reported() -> None:
+    patch = state(PATCH_URN, CONFIG_MAP_PATCH, {"metadata": AWS_AUTH_META, "data": {}}, retainOnDelete=True)
+    found = destructive_steps(preview(step("delete", ROLE_URN, role_state()), step("delete", PATCH_URN, patch)))
+    assert [d.describe() for d in found] == [
+        "delete IAM role projecta-dev-humans",
+        "delete aws-auth patch kube-system/aws-auth (retainOnDelete: the object stays in the cluster, unmanaged)",
+    ]
+
+
+def test_reads_other_config_maps_and_other_types_are_ignored() -> None:
+    live = state(LIVE_URN, CONFIG_MAP, {"metadata": AWS_AUTH_META}, external=True)
+    other = state(
+        f"{PREFIX}kubernetes:core/v1:ConfigMapPatch::coredns",
+        CONFIG_MAP_PATCH,
+        {"metadata": {"name": "coredns", "namespace": "kube-system"}},
+    )
+    doc = preview(
+        step("discard", LIVE_URN, live),
+        step("delete", LIVE_URN, live),
+        step("delete", other["urn"], other),
+        step("delete", BINDING_URN, state(BINDING_URN, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", {})),
+    )
+    assert destructive_steps(doc) == []
+
+
+def test_owning_aws_auth_as_a_config_map_and_deleting_it_is_reported() -> None:
+    urn = f"{PREFIX}kubernetes:core/v1:ConfigMap::aws-auth"
+    found = destructive_steps(preview(step("delete", urn, state(urn, CONFIG_MAP, {"metadata": AWS_AUTH_META}))))
+    assert [d.describe() for d in found] == ["delete aws-auth kube-system/aws-auth"]
+
+
+def test_the_type_comes_from_the_urn_when_states_are_missing() -> None:
+    found = destructive_steps(preview(step("delete", ROLE_URN), step("delete", PATCH_URN)))
+    assert [(d.type, d.name) for d in found] == [
+        (ROLE, "dev-projecta-dev-humans"),
+        (CONFIG_MAP_PATCH, "kube-system/aws-auth"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "not a `pulumi preview --json` document (expected a JSON object)"),
+        ({"steps": {}}, "`steps` is not a list; is this `pulumi preview --json` output?"),
+        ({"steps": [{"op": "delete"}]}, "a step without `op` and `urn`; is this `pulumi preview --json` output?"),
+    ],
+)
+def test_documents_that_are_not_previews_are_refused(document: Any, message: str) -> None:
+    with pytest.raises(PreviewError) as error:
+        destructive_steps(document)
+    assert str(error.value) == message
+
+
+def write(tmp_path: Path, doc: Any) -> str:
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(doc, indent=4))
+    return str(path)
+
+
+def test_cli_exit_codes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(tmp_path, preview(step("delete", ROLE_URN, role_state())))
+    assert main([bad, "--stack", "dev"]) == 1
+    assert capsys.readouterr().out == (
+        "stack `dev`: 1 destructive change(s) refused (label the PR allow-destructive-access-change if intended)\n"
+        f"  delete IAM role projecta-dev-humans  [{ROLE_URN}]\n"
+    )
+    assert main([bad, "--stack", "dev", "--allow", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out == (
+        "#### Destructive-change guard: stack `dev`\n\n"
+        "Allowed by the `allow-destructive-access-change` label.\n\n"
+        "| change | resource |\n|---|---|\n"
+        f"| delete IAM role projecta-dev-humans | `{ROLE_URN}` |\n"
+    )
+    fine = write(tmp_path, preview(step("update", ROLE_URN, role_state(), role_state())))
+    assert main([fine, "--format", "markdown"]) == 0
+    assert "No IAM role or aws-auth deletion or replacement." in capsys.readouterr().out
+
+
+def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    assert main([str(empty)]) == 2
+    assert capsys.readouterr().err == f"error: {empty}: empty input: did `pulumi preview --json` fail?\n"
+    assert main([str(tmp_path / "missing.json")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
+
+
+def test_runs_as_a_module_reading_stdin() -> None:
+    doc = json.dumps(preview(step("replace", ROLE_URN, role_state(), role_state(), replaceReasons=["path"])))
+    result = subprocess.run(
+        [sys.executable, "-m", "access", "preview-guard", "-", "--stack", "prod"],
+        input=doc,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "replace IAM role projecta-dev-humans (replaced because path changes)" in result.stdout

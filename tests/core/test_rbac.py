@@ -1,0 +1,391 @@
+"""Kubernetes RBAC: namespaces, levels, bindings, cluster-wide roles and CI; every manifest schema-valid.
+
+kubernetes-validate (strict: unknown fields refused) is the independent checker for the manifests,
+against Kubernetes 1.30, the oldest version in EKS standard support when this was written.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from access.core import awsauth, names
+from access.core.catalog import BUILTIN_LEVELS
+from access.core.model import AuthMode, Organisation, PolicyRule
+from access.core.plan import rbac
+from access.core.plan.environment import plan_environment
+from access.core.plan.types import EnvironmentPlan
+from access.core.sensitivity import rules_sensitivity
+from access.errors import ConfigError
+from tests.golden import GOLDEN_DIR, STACKS, check_golden, stack_plan, to_yaml
+from tests.helpers import ConfigTree
+
+KUBERNETES_VERSION = "1.30"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+ALL_MODES = list(AuthMode)
+
+
+def all_plans(org: Organisation) -> list[EnvironmentPlan]:
+    return [plan_environment(org, env, mode) for env in sorted(org.environments) for mode in ALL_MODES]
+
+
+def of_kind(plan: EnvironmentPlan, kind: str) -> list[dict[str, Any]]:
+    return [m for m in plan.manifests if m["kind"] == kind]
+
+
+def rules(level: str) -> list[dict[str, list[str]]]:
+    return rbac.rules_manifest(BUILTIN_LEVELS[level].rules)
+
+
+# --- golden and schema ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_manifests_per_stack_match_golden_file(sample_org: Organisation, stack: str) -> None:
+    check_golden(f"{stack}/manifests.yaml", to_yaml(*stack_plan(sample_org, stack).manifests))
+
+
+def test_every_manifest_is_valid_for_kubernetes_strictly(sample_org: Organisation) -> None:
+    checked = 0
+    for plan in all_plans(sample_org):
+        documents = list(plan.manifests)
+        if plan.map_roles:
+            merged = awsauth.merge(plan.map_roles, plan.map_users, None, None, "eks-access/x", ())
+            documents.append(awsauth.configmap_manifest(merged))
+        for manifest in documents:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+            checked += 1
+    assert checked > 100
+
+
+def test_custom_level_manifests_are_valid_too(tree: ConfigTree) -> None:
+    level = {
+        "rules": [
+            {"api_groups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+            {"api_groups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch", "get"]},
+        ]
+    }
+
+    def grant_scaler(data: dict[str, Any]) -> None:
+        data["levels"] = {"scaler": level}
+        data["grants"]["payments"]["projecta"]["dev"] = "scaler"
+
+    tree.edit("access.yaml", grant_scaler)
+    plan = plan_environment(tree.load(), "dev")
+    role = next(m for m in of_kind(plan, "Role") if m["metadata"]["name"] == "eks-access-scaler")
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]},
+    ]
+    kubernetes_validate.validate(role, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_validator_catches_a_misspelt_field(sample_org: Organisation) -> None:
+    """A negative control: strict validation really refuses what Kubernetes would drop or reject."""
+    binding = dict(of_kind(plan_environment(sample_org, "dev"), "RoleBinding")[0])
+    binding["roleref"] = binding.pop("roleRef")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(binding, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_golden_manifests_pass_the_kubernetes_validate_cli(stack: str) -> None:
+    files = [GOLDEN_DIR / stack / "manifests.yaml"]
+    if (GOLDEN_DIR / stack / "aws-auth.yaml").exists():
+        files.append(GOLDEN_DIR / stack / "aws-auth.yaml")
+    result = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "-k", KUBERNETES_VERSION, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "INFO" in result.stdout and "ERROR" not in result.stdout
+
+
+# --- namespaces ------------------------------------------------------------------------------------------------------
+
+
+def test_a_labelled_namespace_per_project_environment(sample_org: Organisation) -> None:
+    assert of_kind(plan_environment(sample_org, "staging"), "Namespace") == [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": f"{project}-staging",
+                "labels": {
+                    "app.kubernetes.io/managed-by": "eks-access",
+                    "eks-access/environment": "staging",
+                    "eks-access/project": project,
+                    "eks-access/team": team,
+                },
+            },
+        }
+        for project, team in (("projecta", "payments"), ("projectb", "search"))
+    ]
+
+
+def test_namespace_names_and_label_values_are_valid(sample_org: Organisation) -> None:
+    for plan in all_plans(sample_org):
+        for ns in of_kind(plan, "Namespace"):
+            assert names.namespace_problem(ns["metadata"]["name"]) is None
+            for value in ns["metadata"]["labels"].values():
+                assert names.label_value_problem(value) is None
+
+
+def test_invalid_label_value_is_refused(tree: ConfigTree) -> None:
+    long_team = "t" * 64
+    tree.edit("teams.yaml", lambda d: d["teams"].update({long_team: {"members": ["zed"]}}))
+    tree.edit("projects.yaml", lambda d: d["projects"]["projecta"].update(owner=long_team))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert "label value" in str(error.value) and "at most 63 characters" in str(error.value)
+
+
+# --- levels ----------------------------------------------------------------------------------------------------------
+
+
+def test_operate_is_the_seeds_human_users_role() -> None:
+    assert rules("operate") == [
+        {"apiGroups": [""], "resources": ["services"], "verbs": ["get"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+        {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    ]
+
+
+def test_view_reads_workloads_and_never_secrets_or_shells() -> None:
+    view = rules("view")
+    assert all(r["verbs"] == ["get", "list", "watch"] for r in view)
+    granted = {(g, res) for r in view for g in r["apiGroups"] for res in r["resources"]}
+    assert {("", "pods"), ("", "pods/log"), ("apps", "deployments"), ("batch", "jobs"), ("", "services")} <= granted
+    assert not {res for _, res in granted} & {"secrets", "pods/exec", "pods/attach", "pods/portforward", "*"}
+
+
+def test_deploy_writes_workloads_without_rbac_or_reading_secrets() -> None:
+    deploy = rules("deploy")
+    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "patch", "update"]} in deploy
+    for rule in deploy:
+        assert RBAC_GROUP not in rule["apiGroups"] and "*" not in rule["apiGroups"] and "*" not in rule["verbs"]
+        if "secrets" in rule["resources"]:
+            assert not {"get", "list", "watch"} & set(rule["verbs"])
+        assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+        assert not {"pods/exec", "serviceaccounts/token", "nodes/proxy"} & set(rule["resources"])
+    assert {
+        "apiGroups": ["apps"],
+        "resources": ["daemonsets", "deployments", "statefulsets"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    } in deploy
+
+
+def test_admin_binds_the_builtin_admin_cluster_role_in_the_namespace(tree: ConfigTree) -> None:
+    tree.edit("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(dev="admin"))
+    plan = plan_environment(tree.load(), "dev")
+    binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-humans-admin")
+    assert binding["metadata"]["namespace"] == "projecta-dev"
+    assert binding["roleRef"] == {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "admin"}
+    assert "eks-access-admin" not in {m["metadata"]["name"] for m in of_kind(plan, "Role")}
+
+
+# --- bindings --------------------------------------------------------------------------------------------------------
+
+
+def test_human_binding_exactly(sample_org: Organisation) -> None:
+    plan = plan_environment(sample_org, "dev")
+    binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-humans-operate")
+    assert binding == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": "eks-access-humans-operate",
+            "namespace": "projecta-dev",
+            "labels": {"app.kubernetes.io/managed-by": "eks-access", "eks-access/level": "operate"},
+        },
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "eks-access-operate"},
+        "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "projecta:dev"}],
+    }
+
+
+def test_every_group_subject_is_a_group_with_the_rbac_api_group(sample_org: Organisation) -> None:
+    for plan in all_plans(sample_org):
+        for binding in of_kind(plan, "RoleBinding") + of_kind(plan, "ClusterRoleBinding"):
+            for subject in binding["subjects"]:
+                if subject["kind"] == "Group":
+                    assert subject["apiGroup"] == RBAC_GROUP
+                else:
+                    assert subject["kind"] == "ServiceAccount" and "apiGroup" not in subject
+
+
+def test_a_level_change_is_a_different_binding(tree: ConfigTree) -> None:
+    """roleRef is immutable: the level is in the binding's name, so a change creates a new binding."""
+    before = plan_environment(tree.load(), "prod")
+    tree.edit("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(prod="operate"))
+    after = plan_environment(tree.load(), "prod")
+
+    def ids(plan: EnvironmentPlan) -> set[str]:
+        return {
+            rbac.manifest_id(m) for m in of_kind(plan, "RoleBinding") if m["metadata"]["namespace"] == "projecta-prod"
+        }
+
+    assert ids(before) - ids(after) == {"RoleBinding/projecta-prod/eks-access-humans-view"}
+    assert ids(after) - ids(before) == {"RoleBinding/projecta-prod/eks-access-humans-operate"}
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_mapped_group_is_bound_and_every_bound_group_is_mapped(
+    sample_org: Organisation, env: str, mode: AuthMode
+) -> None:
+    plan = plan_environment(sample_org, env, mode)
+    mapped = {g for e in plan.map_roles + plan.map_users if e.source not in ("node", "break-glass") for g in e.groups}
+    mapped |= {g for e in plan.access_entries if e.type == "STANDARD" for g in e.kubernetes_groups}
+    bound = {b.group for b in plan.bindings if not b.group.startswith("serviceaccount:")}
+    subjects = {
+        s["name"]
+        for m in of_kind(plan, "RoleBinding") + of_kind(plan, "ClusterRoleBinding")
+        for s in m["subjects"]
+        if s["kind"] == "Group"
+    }
+    assert mapped == bound == subjects
+    assert not any(g.startswith("system:") for g in mapped)
+
+
+# --- cluster-wide ----------------------------------------------------------------------------------------------------
+
+
+def test_platform_admins_get_cluster_admin_never_system_masters(sample_org: Organisation) -> None:
+    plan = plan_environment(sample_org, "prod")
+    assert of_kind(plan, "ClusterRoleBinding")[0] == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "eks-access:cluster-admins", "labels": {"app.kubernetes.io/managed-by": "eks-access"}},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "eks-access:cluster-admins"}],
+    }
+    admin = plan.role("admin")
+    assert admin.kubernetes_groups == ("eks-access:cluster-admins",)
+
+
+def test_monitoring_is_read_only_without_secrets_shells_or_tokens(sample_org: Organisation) -> None:
+    plan = plan_environment(sample_org, "dev")
+    role = next(m for m in of_kind(plan, "ClusterRole") if m["metadata"]["name"] == "eks-access:monitoring")
+    resources = {r for rule in role["rules"] for r in rule["resources"]}
+    assert not resources & {
+        "secrets",
+        "pods/exec",
+        "pods/attach",
+        "pods/portforward",
+        "nodes/proxy",
+        "serviceaccounts/token",
+        "*",
+    }
+    rules = tuple(PolicyRule(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r["verbs"])) for r in role["rules"])
+    assert rules_sensitivity(rules, cluster_wide=True) == set()
+    assert all(rule["verbs"] == ["get", "list", "watch"] for rule in role["rules"])
+    binding = next(m for m in of_kind(plan, "ClusterRoleBinding") if m["metadata"]["name"] == "eks-access:monitoring")
+    assert binding["roleRef"] == {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "eks-access:monitoring"}
+    assert binding["subjects"] == [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "eks-access:monitoring"}]
+
+
+def test_monitoring_extra_rules_cannot_add_secrets(tree: ConfigTree) -> None:
+    extra = [{"api_groups": [""], "resources": ["secrets"], "verbs": ["list"]}]
+    tree.edit("access.yaml", lambda d: d["monitoring"].update(extra_rules=extra))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert "secrets" in str(error.value)
+
+
+# --- CI --------------------------------------------------------------------------------------------------------------
+
+
+def test_ci_is_bound_only_in_the_namespaces_it_deploys_to(tree: ConfigTree) -> None:
+    tree.edit("access.yaml", lambda d: d["ci"]["jenkins"]["deploys"].update(projectb=["dev"]))
+    org = tree.load()
+    for env, namespaces in (("dev", {"projecta-dev", "projectb-dev"}), ("prod", {"projecta-prod"})):
+        plan = plan_environment(org, env)
+        ci_bindings = [
+            m
+            for m in of_kind(plan, "RoleBinding")
+            if any(s["kind"] == "Group" and s["name"] == "ci:jenkins" for s in m["subjects"])
+        ]
+        assert {m["metadata"]["namespace"] for m in ci_bindings} == namespaces
+        assert all(
+            m["roleRef"] == {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "eks-access-deploy"} for m in ci_bindings
+        )
+        for crb in of_kind(plan, "ClusterRoleBinding"):
+            assert "ci:jenkins" not in {s["name"] for s in crb["subjects"]}
+
+
+def test_ci_service_account_has_no_token_and_only_a_namespaced_binding(sample_org: Organisation) -> None:
+    plan = plan_environment(sample_org, "dev")
+    accounts = of_kind(plan, "ServiceAccount")
+    assert accounts[0] == {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": "jenkins-deployer",
+            "namespace": "projecta-dev",
+            "labels": {"app.kubernetes.io/managed-by": "eks-access", "eks-access/ci": "jenkins"},
+        },
+        "automountServiceAccountToken": False,
+    }
+    assert [a["metadata"]["namespace"] for a in accounts] == ["projecta-dev", "projectb-dev"]
+    assert of_kind(plan, "Secret") == []  # no long-lived token secrets
+    sa_binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-ci-jenkins-sa")
+    assert sa_binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "jenkins-deployer", "namespace": "projecta-dev"}
+    ]
+    assert all(s["kind"] == "Group" for m in of_kind(plan, "ClusterRoleBinding") for s in m["subjects"])
+
+
+def test_ci_service_accounts_are_optional(tree: ConfigTree) -> None:
+    tree.edit("access.yaml", lambda d: d["ci"]["jenkins"].update(service_accounts=False))
+    plan = plan_environment(tree.load(), "dev")
+    assert of_kind(plan, "ServiceAccount") == []
+    assert not any(s["kind"] == "ServiceAccount" for m in of_kind(plan, "RoleBinding") for s in m["subjects"])
+
+
+def test_ci_cluster_role_binding_is_refused(tree: ConfigTree) -> None:
+    tree.edit("access.yaml", lambda d: d["ci"]["jenkins"].update(cluster_role_binding=True))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == (
+        "config/access.yaml: ci.jenkins.cluster_role_binding: CI deployers are bound per namespace only; "
+        "a ClusterRoleBinding would reach every namespace"
+    )
+
+
+# --- custom rules ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        (
+            {"api_groups": [""], "resources": ["configmap"], "verbs": ["get"]},
+            "'configmap' is not a resource of API group 'core' (did you mean 'configmaps'?)",
+        ),
+        (
+            {"api_groups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["escalate"]},
+            "grants verb 'escalate', an escalation path",
+        ),
+        ({"api_groups": [""], "resources": ["*"], "verbs": ["get"]}, "resource '*'"),
+    ],
+)
+def test_custom_rules_are_checked(tree: ConfigTree, rule: dict[str, Any], fragment: str) -> None:
+    tree.edit("access.yaml", lambda d: d.update(levels={"custom": {"rules": [rule]}}))
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert fragment in str(error.value)
+
+
+def test_escalation_is_allowed_only_when_declared(tree: ConfigTree) -> None:
+    rule = {"api_groups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["bind", "create"]}
+    tree.edit("access.yaml", lambda d: d.update(levels={"custom": {"rules": [rule], "allow_escalation": True}}))
+    assert tree.load().levels["custom"].rules[0].verbs == ("bind", "create")
