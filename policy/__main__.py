@@ -1,12 +1,12 @@
 """eks-access guardrails as a Pulumi policy pack: ``pulumi preview --policy-pack policy``.
 
 Thin adapters: one resource policy per rule of :mod:`access.core.guardrails`, which holds the checks (unit-tested
-in tests/test_guardrails.py). The allowed admin group and break-glass roles come from the reviewed config
+in tests/core/test_guardrails.py). The allowed admin group and break-glass roles come from the reviewed config
 (``../config``, or ``EKS_ACCESS_CONFIG_DIR``); if it cannot be read the pack allows the least (the default
 admin group, no break-glass role), so it fails closed.
 
 What a policy pack cannot see: deletes and replacements (it is shown the desired state of each resource, not
-the engine's steps) and the ``retainOnDelete`` option. ``python -m access.commands.preview_guard`` checks those on
+the engine's steps) and the ``retainOnDelete`` option. ``python -m access preview-guard`` checks those on
 ``pulumi preview --json``; docs/pull-requests.md explains both.
 """
 
@@ -17,11 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyPack,
@@ -30,8 +26,10 @@ from pulumi_policy import (  # noqa: E402
     ResourceValidationPolicy,
 )
 
-from access.core import config, guardrails  # noqa: E402
-from access.errors import ConfigError  # noqa: E402
+from access.core import config, guardrails
+from access.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]  # the checkout whose config/ the pack reads by default
 
 PACK_NAME = "eks-access-guardrails"
 

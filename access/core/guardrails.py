@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from access.core import awsauth
+from access.core.iam import GITHUB_OIDC_HOST
 from access.core.model import Naming, Organisation
 from access.core.plan.auth import FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME
 from access.core.plan.types import MapEntry
@@ -67,7 +68,6 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
 # Groups node entries carry (EC2 Linux, Windows, Fargate); a node entry with any other group is not a node entry.
 NODE_ENTRY_GROUPS = frozenset({*NODE_GROUPS, "system:node-proxier", "eks:kube-proxy-windows"})
 NODE_USERNAMES = frozenset({NODE_USERNAME, FARGATE_USERNAME})
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
 @dataclass(frozen=True)
@@ -151,24 +151,27 @@ def trust_policy_findings(document: Any) -> list[str]:
         statements = [statements]
     findings: list[str] = []
     for index, statement in enumerate(statements):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        where = f"statement {statement.get('Sid') or index}"
-        if "NotPrincipal" in statement:
-            findings.append(f"{where}: Allow with NotPrincipal trusts every principal except the ones listed")
-        principal = statement.get("Principal")
-        if principal == "*":
-            findings.append(f'{where}: Principal "*" lets any AWS account assume the role')
-            continue
-        if not isinstance(principal, Mapping):
-            continue
-        for kind in sorted(principal):
-            for value in _strings(principal[kind]):
-                if "*" in value:
-                    findings.append(f'{where}: Principal {kind} "{value}" is a wildcard; name the exact principal')
-        federated = _strings(principal.get("Federated"))
-        if any(v.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}") for v in federated):
-            findings.extend(_github_subject_findings(where, statement.get("Condition")))
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
+            findings += _allow_statement_findings(f"statement {statement.get('Sid') or index}", statement)
+    return findings
+
+
+def _allow_statement_findings(where: str, statement: Mapping[str, Any]) -> list[str]:
+    findings = []
+    if "NotPrincipal" in statement:
+        findings.append(f"{where}: Allow with NotPrincipal trusts every principal except the ones listed")
+    principal = statement.get("Principal")
+    if principal == "*":
+        return [*findings, f'{where}: Principal "*" lets any AWS account assume the role']
+    if not isinstance(principal, Mapping):
+        return findings
+    for kind in sorted(principal):
+        for value in _strings(principal[kind]):
+            if "*" in value:
+                findings.append(f'{where}: Principal {kind} "{value}" is a wildcard; name the exact principal')
+    federated = _strings(principal.get("Federated"))
+    if any(v.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}") for v in federated):
+        findings.extend(_github_subject_findings(where, statement.get("Condition")))
     return findings
 
 

@@ -31,6 +31,17 @@ def ordered(categories: Iterable[str]) -> tuple[str, ...]:
 
 
 def flags(diff: StackDiff) -> list[Flag]:
+    out = _permission_flags(diff) + _mapping_flags(diff) + _entry_flags(diff)
+    out += [
+        Flag((TRUST,), diff.stack, f"trust policy of role {name} changes (who may assume it)", True)
+        for name, fields in diff.roles_changed
+        if "trustPolicy" in fields
+    ]
+    return sorted(out, key=lambda f: (not f.counts, CATEGORIES.index(f.categories[0]), f.text))
+
+
+def _permission_flags(diff: StackDiff) -> list[Flag]:
+    """One flag per principal and namespace whose gained (failing) or lost (listed) permissions are sensitive."""
     out: list[Flag] = []
     for perms, verb, counts in ((diff.gained, "gains", True), (diff.lost, "loses", False)):
         grouped: dict[tuple[str, str], list[Permission]] = defaultdict(list)
@@ -44,35 +55,38 @@ def flags(diff: StackDiff) -> list[Flag]:
             where = "cluster-wide" if namespace == CLUSTER_WIDE else f"in {namespace}"
             text = f"{principal} {verb} {describe(items)} {where}"
             out.append(Flag(ordered(found[(principal, namespace)]), diff.stack, text, counts))
-    for section, entry in diff.mappings_added:
-        categories = _mapping_categories(entry)
+    return out
+
+
+def _mapping_flags(diff: StackDiff) -> list[Flag]:
+    """Every sensitive aws-auth change fails, a removal too: a node role removed cuts its nodes off."""
+    changes: list[tuple[str, str, MapEntry, MapEntry | None]]
+    changes = [(section, "adds", entry, None) for section, entry in diff.mappings_added]
+    changes += [(section, "removes", entry, None) for section, entry in diff.mappings_removed]
+    changes += [(section, "changes", before, after) for section, before, after in diff.mappings_changed]
+    out = []
+    for section, what, entry, after in changes:
+        categories = _mapping_categories(entry) | (_mapping_categories(after) if after else set())
         if categories:
-            out.append(Flag(ordered(categories), diff.stack, f"aws-auth {section} adds {mapping_text(entry)}", True))
-    for section, entry in diff.mappings_removed:
-        categories = _mapping_categories(entry)
-        if categories:
-            text = f"aws-auth {section} removes {mapping_text(entry)}"
+            text = f"aws-auth {section} {what} {mapping_text(entry)}"
+            if after is not None:
+                text += f" to {after.username} [{', '.join(after.groups)}]"
             out.append(Flag(ordered(categories), diff.stack, text, True))
-    for section, before, after in diff.mappings_changed:
-        categories = _mapping_categories(before) | _mapping_categories(after)
+    return out
+
+
+def _entry_flags(diff: StackDiff) -> list[Flag]:
+    changes: list[tuple[str, AccessEntryPlan, AccessEntryPlan | None]]
+    changes = [("adds", entry, None) for entry in diff.entries_added]
+    changes += [("removes", entry, None) for entry in diff.entries_removed]
+    changes += [("changes", was, now) for was, now in diff.entries_changed]
+    out = []
+    for what, entry, now in changes:
+        categories = _entry_categories(entry) | (_entry_categories(now) if now else set())
         if categories:
-            text = f"aws-auth {section} changes {mapping_text(before)} to {after.username} [{', '.join(after.groups)}]"
+            text = f"{what} access entry {entry_text(entry)}" + (f" to {entry_text(now)}" if now else "")
             out.append(Flag(ordered(categories), diff.stack, text, True))
-    for what, entries in (("adds", diff.entries_added), ("removes", diff.entries_removed)):
-        for access_entry in entries:
-            categories = _entry_categories(access_entry)
-            if categories:
-                text = f"{what} access entry {entry_text(access_entry)}"
-                out.append(Flag(ordered(categories), diff.stack, text, True))
-    for was, now in diff.entries_changed:
-        categories = _entry_categories(was) | _entry_categories(now)
-        if categories:
-            text = f"changes access entry {entry_text(was)} to {entry_text(now)}"
-            out.append(Flag(ordered(categories), diff.stack, text, True))
-    for name, fields in diff.roles_changed:
-        if "trustPolicy" in fields:
-            out.append(Flag((TRUST,), diff.stack, f"trust policy of role {name} changes (who may assume it)", True))
-    return sorted(out, key=lambda f: (not f.counts, CATEGORIES.index(f.categories[0]), f.text))
+    return out
 
 
 def mapping_text(entry: MapEntry) -> str:

@@ -99,19 +99,50 @@ def _users_for_session(match: TemplateMatch) -> list[tuple[str, bool]]:
     return [(m, True) for m in members] or [(session, False)]
 
 
+@dataclass(frozen=True)
+class _Search:
+    """What an AssumeRole record must match to have issued the subject's session."""
+
+    subject: Subject
+    role_keys: frozenset[str]  # authenticator keys (lower-cased, no path) of the roles it may be
+    sessions: frozenset[str]  # session names the username or event names
+
+    def session_matches(self, record: AssumeRole) -> bool:
+        rendered = {record.session_name, record.session_name.replace("@", "-")}
+        if self.sessions:
+            return bool(rendered & self.sessions)
+        if self.subject.username:
+            # aws-auth templates put {{SessionName}} last (prefix-{{SessionName}}), as the seeds' did
+            return any(self.subject.username.endswith(s) for s in rendered)
+        return True
+
+    def valid_at(self, record: AssumeRole) -> bool:
+        at = self.subject.at
+        return at is None or record.time <= at <= record.valid_until + TOKEN_VALIDITY
+
+    def matches(self, record: AssumeRole) -> bool:
+        if self.subject.access_key_id:
+            return record.access_key_id == self.subject.access_key_id
+        if self.subject.principal_id and record.role_id != self.subject.principal_id:
+            return False
+        if self.role_keys and names.strip_role_path(record.role_arn).lower() not in self.role_keys:
+            return False
+        return self.session_matches(record) and self.valid_at(record)
+
+
 def correlate(
     subject: Subject, matches: list[TemplateMatch], records: Iterable[dict[str, Any]], window: tuple[datetime, datetime]
 ) -> Answer:
     """The AssumeRole(s) in ``records`` that issued the subject's session, grouped by who called it."""
     start, end = window
-    role_arns = {m.known.role.arn for m in matches}
-    if subject.role_arn:
-        role_arns = {subject.role_arn}
-    role_keys = {names.strip_role_path(arn).lower() for arn in role_arns}
-    sessions = {s for m in matches for s in (m.session, m.raw_session) if s}
-    if subject.session_name:
-        sessions = {subject.session_name}
-    if not (subject.access_key_id or subject.principal_id or role_keys):
+    role_arns = {subject.role_arn} if subject.role_arn else {m.known.role.arn for m in matches}
+    sessions = (
+        {subject.session_name}
+        if subject.session_name
+        else {s for m in matches for s in (m.session, m.raw_session) if s}
+    )
+    search = _Search(subject, frozenset(names.strip_role_path(a).lower() for a in role_arns), frozenset(sessions))
+    if not (subject.access_key_id or subject.principal_id or search.role_keys):
         raise UsageError(
             "cannot correlate: give the uid (aws-iam-authenticator:<account>:<role id>), an --access-key-id, "
             "or a username from a role in config"
@@ -119,34 +150,11 @@ def correlate(
     searched = _describe_search(subject, role_arns, sessions)
     if subject.at is not None and not start <= subject.at <= end:
         return Answer("outside-window", "cloudtrail", subject, window=window, searched=searched)
-
-    def session_matches(record: AssumeRole) -> bool:
-        rendered = {record.session_name, record.session_name.replace("@", "-")}
-        if sessions:
-            return bool(rendered & sessions)
-        if subject.username:
-            # aws-auth templates put {{SessionName}} last (prefix-{{SessionName}}), as the seeds' did
-            return any(subject.username.endswith(s) for s in rendered)
-        return True
-
-    def valid_at(record: AssumeRole) -> bool:
-        return subject.at is None or record.time <= subject.at <= record.valid_until + TOKEN_VALIDITY
-
-    found: list[AssumeRole] = []
-    for raw in records:
-        record = assume_role_from_record(raw)
-        if record is None or not start <= record.time <= end:
-            continue
-        if subject.access_key_id:
-            if record.access_key_id == subject.access_key_id:
-                found.append(record)
-            continue
-        if subject.principal_id and record.role_id != subject.principal_id:
-            continue
-        if role_keys and names.strip_role_path(record.role_arn).lower() not in role_keys:
-            continue
-        if session_matches(record) and valid_at(record):
-            found.append(record)
+    found = [
+        record
+        for record in (assume_role_from_record(raw) for raw in records)
+        if record is not None and start <= record.time <= end and search.matches(record)
+    ]
     latest: dict[str, AssumeRole] = {}
     for record in sorted(found, key=lambda r: (r.time, r.event_id or "")):
         latest[record.identity()] = record

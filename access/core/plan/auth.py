@@ -161,55 +161,10 @@ def validate_access_entries(org: Organisation, cluster_id: str, entries: Sequenc
         )
     seen: dict[str, str] = {}
     for entry in entries:
-        match = names.ARN_RE.match(entry.principal_arn)
-        kind = match.group(4) if match and match.group(2) == "iam" else None
         if entry.type in NODE_ENTRY_TYPES:
-            if entry.username is not None or entry.kubernetes_groups or entry.policies:
-                raise ConfigError(
-                    environments_file,
-                    f"{where}.node_roles",
-                    f"node access entry {entry.key} ({entry.type}) may not carry a username, groups or policies; "
-                    "EKS assigns them",
-                )
-            if kind != "role" or match is None or match.group(3) != account_id:
-                raise ConfigError(
-                    environments_file,
-                    f"{where}.node_roles",
-                    f"node role {entry.principal_arn!r} must be an IAM role in the cluster's account {account_id} "
-                    f"for a {entry.type} access entry",
-                )
+            _check_node_entry(environments_file, where, account_id, entry)
         elif entry.type == "STANDARD":
-            if kind not in ("role", "user"):
-                raise ConfigError(
-                    environments_file,
-                    where,
-                    f"access entry principal {entry.principal_arn!r} must be an IAM role or user ARN "
-                    "(not an STS session or a group)",
-                )
-            named = [(entry.username, "Kubernetes username")] if entry.username is not None else []
-            named += [(group, "Kubernetes group") for group in entry.kubernetes_groups]
-            for value, what in named:
-                problem = names.access_entry_name_problem(value, what)
-                if problem:
-                    raise ConfigError(
-                        org.files["settings.yaml"],
-                        _naming_key(entry.key, what),
-                        f"{problem} (access entry {entry.key} in {cluster.name})",
-                    )
-            for policy in entry.policies:
-                if not policy.policy_arn.startswith(ACCESS_POLICY_PREFIX):
-                    raise ConfigError(
-                        environments_file, where, f"{policy.policy_arn!r} is not an EKS access policy ARN"
-                    )
-                if policy.scope not in ("cluster", "namespace") or (policy.scope == "namespace") != bool(
-                    policy.namespaces
-                ):
-                    raise ConfigError(
-                        environments_file,
-                        where,
-                        f"access policy scope {policy.scope!r} of entry {entry.key}: use cluster, or namespace "
-                        "with at least one namespace",
-                    )
+            _check_standard_entry(org, where, cluster.name, entry)
         else:
             raise ConfigError(environments_file, where, f"unknown access entry type {entry.type!r} ({entry.key})")
         key = entry.principal_arn.lower()
@@ -221,6 +176,64 @@ def validate_access_entries(org: Organisation, cluster_id: str, entries: Sequenc
                 f"({seen[key]} and {entry.key}); EKS allows one entry per principal",
             )
         seen[key] = entry.key
+
+
+def _principal_kind(arn: str) -> tuple[str | None, str | None]:
+    """(IAM resource type, account id) of a principal ARN; (None, None) when it is not an IAM ARN."""
+    match = names.ARN_RE.match(arn)
+    if not match or match.group(2) != "iam":
+        return None, None
+    return match.group(4), match.group(3)
+
+
+def _check_node_entry(file: str, where: str, account_id: str, entry: AccessEntryPlan) -> None:
+    if entry.username is not None or entry.kubernetes_groups or entry.policies:
+        raise ConfigError(
+            file,
+            f"{where}.node_roles",
+            f"node access entry {entry.key} ({entry.type}) may not carry a username, groups or policies; "
+            "EKS assigns them",
+        )
+    kind, account = _principal_kind(entry.principal_arn)
+    if kind != "role" or account != account_id:
+        raise ConfigError(
+            file,
+            f"{where}.node_roles",
+            f"node role {entry.principal_arn!r} must be an IAM role in the cluster's account {account_id} "
+            f"for a {entry.type} access entry",
+        )
+
+
+def _check_standard_entry(org: Organisation, where: str, cluster_name: str, entry: AccessEntryPlan) -> None:
+    file = org.files["environments.yaml"]
+    kind, _ = _principal_kind(entry.principal_arn)
+    if kind not in ("role", "user"):
+        raise ConfigError(
+            file,
+            where,
+            f"access entry principal {entry.principal_arn!r} must be an IAM role or user ARN "
+            "(not an STS session or a group)",
+        )
+    named = [(entry.username, "Kubernetes username")] if entry.username is not None else []
+    named += [(group, "Kubernetes group") for group in entry.kubernetes_groups]
+    for value, what in named:
+        problem = names.access_entry_name_problem(value, what)
+        if problem:
+            raise ConfigError(
+                org.files["settings.yaml"],
+                _naming_key(entry.key, what),
+                f"{problem} (access entry {entry.key} in {cluster_name})",
+            )
+    for policy in entry.policies:
+        if not policy.policy_arn.startswith(ACCESS_POLICY_PREFIX):
+            raise ConfigError(file, where, f"{policy.policy_arn!r} is not an EKS access policy ARN")
+        if policy.scope not in ("cluster", "namespace") or (policy.scope == "namespace") != bool(policy.namespaces):
+            raise ConfigError(
+                file,
+                where,
+                f"access policy scope {policy.scope!r} of entry {entry.key}: use cluster, or namespace "
+                "with at least one namespace",
+            )
 
 
 def _naming_key(entry_key: str, what: str) -> str:
