@@ -36,7 +36,6 @@ USER_ARN_KEY = "userarn"
 LIVE = "live"  # MapEntry.source of an entry read from the cluster
 
 
-
 @dataclass(frozen=True)
 class MergedAwsAuth:
     map_roles: str

@@ -132,6 +132,7 @@ KNOWN_VERBS = frozenset(
     }
 )
 
+
 def rule(api_groups: tuple[str, ...], resources: tuple[str, ...], verbs: tuple[str, ...]) -> PolicyRule:
     return PolicyRule(api_groups=api_groups, resources=tuple(sorted(resources)), verbs=tuple(sorted(verbs)))
 

@@ -221,7 +221,6 @@ def entries(
     return {"clusters": clusters, "contexts": ctx_entries, "users": users}
 
 
-
 def parse(text: str, label: str) -> dict[str, Any]:
     """An existing kubeconfig, checked enough that merging cannot lose anything."""
     try:

@@ -25,6 +25,7 @@ from tests.helpers import REPO
 def main(argv: list[str]) -> int:
     return cli_main(["preview-guard", *argv])
 
+
 PREFIX = "urn:pulumi:dev::eks-access::"
 ROLE_URN = f"{PREFIX}eks-access:iam:EnvironmentIam$aws:iam/role:Role::dev-projecta-dev-humans"
 PATCH_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$kubernetes:core/v1:ConfigMapPatch::dev-aws-auth"

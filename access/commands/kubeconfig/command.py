@@ -7,7 +7,6 @@ other clusters, contexts and users stay as they are, a backup is written first, 
 and a second run changes nothing.
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -75,7 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--project-dir", type=Path, default=Path("."), help="directory holding Pulumi.yaml")
     parser.add_argument("--config", type=Path, default=None, help="config directory (overrides access:configDir)")
     parser.set_defaults(func=run)
-
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,4 +169,3 @@ def print_aws_profiles(contexts: list[PersonContext], region: str | None, source
 
 
 # --- where the cluster endpoint and role ARNs come from -------------------------------------------------
-

@@ -97,7 +97,6 @@ def offline_outputs(args: argparse.Namespace, loaded: LoadedStack) -> dict[str, 
         raise UsageError(str(refusal)) from None
 
 
-
 def from_describe_cluster(
     plan: EnvironmentPlan, roles: list[RolePlan], cluster_name: str, region: str | None
 ) -> tuple[ClusterEndpoint, dict[str, str]]:

@@ -85,5 +85,3 @@ def _run_program(project_dir: Path, loaded: LoadedStack) -> _ProgramResult:
             status.stop()
     counts = Counter(r.type for r in result.created())
     return _ProgramResult(counts, result.outputs)
-
-

@@ -84,5 +84,3 @@ def _row_json(row: AccessRow) -> dict[str, Any]:
             {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)} for r in row.rules
         ],
     }
-
-

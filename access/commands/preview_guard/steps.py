@@ -29,7 +29,6 @@ DELETE_OPS = frozenset({"delete"})
 ALLOW_LABEL = "allow-destructive-access-change"
 
 
-
 @dataclass(frozen=True)
 class Destructive:
     action: str  # delete | replace
