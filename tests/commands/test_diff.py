@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 from access.commands import cli
 from access.commands.diff.compare import compare
 from access.commands.diff.flags import TRUST, describe, permission_categories
-from access.commands.diff.render import dangerous
-from access.commands.diff.snapshot import snapshot
-from access.commands.diff.types import Flag, Permission, StackDiff
+from access.commands.diff.snapshot import RuleSets, snapshot_of
+from access.commands.diff.types import DiffResult, Flag, Permission, StackDiff
 from access.core.config import load
 from access.core.model import AuthMode, Organisation
 from access.core.plan.environment import plan_environment
@@ -37,9 +36,24 @@ SECRETS = Sensitivity.SECRETS
 ESCALATION = Sensitivity.ESCALATION
 WORKLOADS = Sensitivity.WORKLOAD_SECRETS
 
-ALL = ["cluster-admin", "system", "exec", "secrets", "escalation", "secrets-via-workloads", "trust"]
+ALL = ["cluster-admin", "system", "exec", "secrets", "escalation", "secrets-via-workloads", "trust", "code"]
 MODES = {"dev": AuthMode.CONFIG_MAP, "staging": AuthMode.API_AND_CONFIG_MAP, "prod": AuthMode.API}
 Edit = Callable[[ConfigTree], None]
+
+
+def snapshot(plan: Any, org: Organisation, rule_sets: RuleSets | None = None) -> Any:
+    return snapshot_of(plan, org, rule_sets or RULE_SETS)
+
+
+RULE_SETS = RuleSets()
+
+
+def diff_between(env: str, base: Any, head: Any) -> StackDiff:
+    return compare(env, base, head, RULE_SETS)
+
+
+def dangerous(diffs: list[StackDiff], fail_on: list[str]) -> list[Flag]:
+    return [f for d in diffs for f in d.flags if f.fails(fail_on)]
 
 
 def diff_of(sample_org: Organisation, tree: ConfigTree, edit: Edit, env: str) -> StackDiff:
@@ -47,7 +61,7 @@ def diff_of(sample_org: Organisation, tree: ConfigTree, edit: Edit, env: str) ->
     org = tree.load()
     base = snapshot(plan_environment(sample_org, env, MODES[env]), sample_org)
     head = snapshot(plan_environment(org, env, MODES[env]), org)
-    return compare(env, base, head)
+    return diff_between(env, base, head)
 
 
 def texts(diff: StackDiff) -> list[tuple[tuple[str, ...], str, bool]]:
@@ -109,7 +123,7 @@ def test_describe_groups_resources_by_verbs() -> None:
 def test_identical_configs_give_no_changes(sample_org: Organisation) -> None:
     for env, mode in MODES.items():
         same = snapshot(plan_environment(sample_org, env, mode), sample_org)
-        diff = compare(env, same, same)
+        diff = diff_between(env, same, same)
         assert diff.status == "unchanged" and diff.empty and diff.flags == []
 
 
@@ -180,8 +194,8 @@ def test_new_project_adds_namespace_role_and_access(sample_org: Organisation, tr
     assert diff.namespaces_added == ["projectc-dev"]
     assert diff.roles_added == ["projectc-dev-humans"]
     assert diff.assumable_added == [("carol", "projectc-dev-humans"), ("dave", "projectc-dev-humans")]
-    assert diff.mappings_added[0][0] == "mapRoles"
-    assert diff.mappings_added[0][1].arn == "arn:aws:iam::111122223333:role/projectc-dev-humans"
+    assert diff.mappings_added[0].section == "mapRoles"
+    assert diff.mappings_added[0].arn == "arn:aws:iam::111122223333:role/projectc-dev-humans"
     assert diff.flags == []  # view: no exec, no secrets, no system group
 
 
@@ -264,10 +278,10 @@ def test_node_access_entry_added_in_api_mode(sample_org: Organisation, tree: Con
 def test_added_and_removed_stacks() -> None:
     org = load(SAMPLE_CONFIG)
     dev = snapshot(plan_environment(org, "dev"), org)
-    added = compare("dev", None, dev)
+    added = diff_between("dev", None, dev)
     assert added.status == "added"
     assert added.principals_added == ["alice", "bob", "carol", "ci/jenkins", "dave", "erin", "monitoring"]
-    removed = compare("dev", dev, None)
+    removed = diff_between("dev", dev, None)
     assert removed.status == "removed" and removed.gained == [] and len(removed.lost) == len(added.gained)
 
 
@@ -297,14 +311,16 @@ def test_directory_base_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, out, err = run_cli(capsys, "--base", str(base), "--project-dir", str(head))
     assert (code, err) == (1, "")
     assert out.startswith(
-        f"### eks-access diff: `{base}` → this branch\n\n> [!CAUTION]\n> **2 sensitive access changes**"
+        f"### eks-access diff: `{base}` → `working tree`\n\n> [!CAUTION]\n> **2 sensitive changes** (exec)."
     )
-    assert "| 🔴 | exec | `prod` | alice gains create pods/exec in projecta-prod |\n" in out
-    assert "#### `dev` (environment dev)\n\nNo changes.\n" in out
+    assert "| 🔴 | exec | `prod` | `gains create pods/exec` | `projecta-prod` | `alice`, `bob` |\n" in out
+    assert "#### `dev` (environment `dev`)\n\nNo changes.\n" in out
     assert "| access level | `alice in projecta-prod: view -> operate` |\n" in out
-    assert "| alice | `projecta-prod` | create pods/exec |\n" in out
-    # Sensitive changes come before the per-stack sections.
-    assert out.index("#### Sensitive changes") < out.index("#### `dev`")
+    assert "| `alice` | `projecta-prod` | `create pods/exec` |\n" in out
+    assert "| output removed | `roleArns.projecta.view: arn:aws:iam::111122223333:role/projecta-prod-humans` |" in out
+    # The summary, then sensitive changes, then the stacks, the last environment (prod) first.
+    assert out.index("#### Summary") < out.index("#### Sensitive changes") < out.index("#### `prod`")
+    assert out.index("#### `prod`") < out.index("#### `staging`") < out.index("#### `dev`")
 
 
 def test_fail_on_selects_categories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,7 +329,7 @@ def test_fail_on_selects_categories(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(head), "--fail-on", "secrets,system")
     assert code == 0
     assert "No sensitive access changes (checked: system, secrets)." in out
-    assert "| ⚪ | exec | `prod` | alice gains create pods/exec in projecta-prod |" in out
+    assert "| ⚪ | exec | `prod` | `gains create pods/exec` | `projecta-prod` | `alice`, `bob` |" in out
     code, _, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(head), "--fail-on", "none")
     assert code == 0
 
@@ -326,7 +342,12 @@ def test_bare_config_directory_base_and_json(tmp_path: Path, capsys: pytest.Capt
     )
     assert code == 1
     doc = json.loads(out)
-    assert doc["schemaVersion"] == 1 and doc["dangerous"] is True and doc["failOn"] == ALL
+    assert doc["schemaVersion"] == 2 and doc["dangerous"] is True and doc["failOn"] == ALL
+    assert doc["codeChanges"] == [] and doc["head"] == "working tree"
+    assert doc["notes"] == [
+        f"The base {base / 'config'} is a config directory: it was planned with the head's code and stack files, "
+        "and code changes were not compared."
+    ]
     assert doc["flagged"][0] == {
         "categories": ["exec"],
         "fails": True,
@@ -354,6 +375,8 @@ def test_text_format_and_no_changes(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     assert out == (
         f"eks-access diff: {base} -> working tree\n"
+        f"note: The base {base} has no eks-access code of its own: it was planned with the head's code, and code "
+        "changes were not compared.\n"
         "dev (environment dev): unchanged\n"
         "staging (environment staging): unchanged\n"
         "prod (environment prod): unchanged\n"
@@ -369,7 +392,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert code == 2
     assert err == (
         "error: --fail-on: unknown category root; expected a comma-separated list of cluster-admin, system, exec, "
-        "secrets, escalation, secrets-via-workloads, trust, or none\n"
+        "secrets, escalation, secrets-via-workloads, trust, code, or none\n"
     )
     code, _, err = run_cli(capsys, "--base", str(tmp_path / "base"), "--project-dir", str(REPO), "--stack", "qa")
     assert code == 2
@@ -411,10 +434,12 @@ def test_git_ref_base_in_a_subdirectory(repo: Path, capsys: pytest.CaptureFixtur
     access.write_text(yaml.safe_dump(data, sort_keys=False))
     code, out, err = run_cli(capsys, "--base", "main", "--project-dir", str(infra), "--format", "text")
     assert (code, err) == (1, "")
-    assert out.splitlines()[:4] == [
+    assert out.splitlines()[:5] == [
         "eks-access diff: main -> working tree",
+        "note: eks-access is not part of this project: both sides were planned with the installed eks-access; a "
+        "change of its version shows as a change of the dependency files.",
         "SENSITIVE: 2 change(s) in checked categories "
-        "(cluster-admin, system, exec, secrets, escalation, secrets-via-workloads, trust)",
+        "(cluster-admin, system, exec, secrets, escalation, secrets-via-workloads, trust, code)",
         "  !! [exec] prod: alice gains create pods/exec in projecta-prod",
         "  !! [exec] prod: bob gains create pods/exec in projecta-prod",
     ]
@@ -456,10 +481,12 @@ def test_git_ref_before_the_config_existed(tmp_path: Path, capsys: pytest.Captur
     git(root, "commit", "-q", "-m", "empty")
     project(root)
     code, out, _ = run_cli(capsys, "--base", "main", "--project-dir", str(root), "--stack", "dev", "--format", "json")
-    (stack,) = json.loads(out)["stacks"]
-    assert stack["status"] == "changed"
+    doc = json.loads(out)
+    (stack,) = doc["stacks"]
+    assert stack["status"] == "added"  # the base has no stack files at all
     assert stack["namespaces"]["added"] == ["projecta-dev", "projectb-dev"]
-    assert code == 1  # erin becomes cluster-admin, node roles enter aws-auth
+    assert code == 1  # erin becomes cluster-admin, node roles enter aws-auth, and the stack files are new
+    assert doc["codeChanges"] == ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml", "Pulumi.yaml"]
 
 
 def test_flag_fails_only_for_counted_changes_in_selected_categories() -> None:
@@ -492,7 +519,7 @@ def test_removing_grants_or_members_never_adds_access(sample_org: Organisation, 
         sample_org, grants=tuple(g for g in sample_org.grants if g not in grants), teams=teams
     )
     for env, mode in MODES.items():
-        diff = compare(
+        diff = diff_between(
             env,
             snapshot(plan_environment(sample_org, env, mode), sample_org),
             snapshot(plan_environment(smaller, env, mode), smaller),

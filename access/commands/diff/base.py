@@ -1,178 +1,195 @@
-"""Loading both sides: the base (a git ref or a directory) and the working tree, planned per stack."""
+"""Both sides of the diff, each planned by its own code in its own process.
+
+The base is a git ref (checked out in a temporary ``git worktree``) or a directory; the head is the working tree,
+a git ref (``--head``), or a snapshot another process already printed (``--head-snapshot``, what CI passes so
+that the comparing job never runs the pull request's code). Each side runs ``python -m access diff-snapshot`` with
+its own ``access/`` package on this interpreter and prints versioned JSON (``snapshot.py``), read here as data.
+
+A side whose project has no ``access/`` package uses the installed eks-access (a repository that keeps only
+config and installs eks-access as a dependency); then both sides run the same code and only the dependency files
+say what changed. A git base without code while the head has it, or whose code cannot print a snapshot, is one
+line of bad input: the diff never passes on a base it could not plan with the base's own code.
+"""
 
 from __future__ import annotations
 
-import io
+import json
+import os
+import shutil
 import subprocess
-import tarfile
+import sys
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from access.commands.diff.compare import compare
-from access.commands.diff.snapshot import snapshot
-from access.commands.diff.types import Snapshot, StackDiff
-from access.core import config
-from access.core import stack_settings as stack_config
-from access.core.loading import load_stack
-from access.core.model import Organisation
+from access.errors import UsageError
+
+SNAPSHOT_COMMAND = "diff-snapshot"
 
 
 @dataclass
-class Base:
-    """Where the base config comes from. ``project_dir`` holds base stack files (when it has them)."""
+class Side:
+    label: str  # how the report and messages name it: the --base/--head text, or "working tree"
+    project_dir: Path  # its Pulumi.yaml and stack files
+    code_dir: Path | None  # the directory holding its access/ package; None: the installed eks-access
+    label_prefix: str = ""  # put before config file names in its messages (``main:``, ``/path/to/base/``)
+    config_dir: Path | None = None  # a bare config directory, used for every stack (a base only)
+    commit: str | None = None  # set for a git side
+    snapshot_file: Path | None = None  # the side was planned elsewhere; read this instead
+    notes: list[str] = field(default_factory=list)
 
-    label: str
-    project_dir: Path | None = None
-    config_dir: Path | None = None  # a bare config directory: used for every stack
-    temp: tempfile.TemporaryDirectory[str] | None = None
+
+def running_code() -> Path:
+    """Where this process's own eks-access is: the code of a side without an ``access/`` package."""
+    import access
+
+    return Path(access.__file__).resolve().parent.parent
 
 
-def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    from access.errors import UsageError
+def has_code(project_dir: Path) -> bool:
+    return (project_dir / "access" / "__init__.py").is_file()
 
+
+def git(directory: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, check=False)
+        return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, check=False)
     except OSError as error:
         raise UsageError(f"--base needs git for a ref ({error.strerror}); pass a directory instead") from None
 
 
-def resolve_base(spec: str, project_dir: Path, config_rels: Iterable[str]) -> Base:
-    from access.errors import UsageError
-
-    path = Path(spec)
-    if path.is_dir():
-        if (path / "Pulumi.yaml").exists() or any(path.glob("Pulumi.*.yaml")) or (path / "config").is_dir():
-            return Base(spec, project_dir=path)
-        return Base(spec, config_dir=path)
-    if spec.startswith("-") or not spec.strip():
-        raise UsageError(f"--base {spec!r} is neither a directory nor a git ref")
-    top = _git(project_dir, "rev-parse", "--show-toplevel")
+def repository_of(project_dir: Path) -> tuple[Path, str] | None:
+    """The repository's top and the project's path in it (``""`` or ``infra/``), or None outside git."""
+    top = git(project_dir, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
-        raise UsageError(f"--base {spec}: not a directory, and {project_dir} is not in a git repository")
-    commit = _git(project_dir, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
+        return None
+    root = Path(top.stdout.decode().strip())
+    prefix = project_dir.resolve().relative_to(root.resolve()).as_posix()
+    return root, "" if prefix == "." else prefix + "/"
+
+
+def commit_of(spec: str, option: str, project_dir: Path, repository: tuple[Path, str] | None) -> str:
+    if spec.startswith("-") or not spec.strip():
+        raise UsageError(f"{option} {spec!r} is neither a directory nor a git ref")
+    if repository is None:
+        raise UsageError(f"{option} {spec}: not a directory, and {project_dir} is not in a git repository")
+    commit = git(repository[0], "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
     if commit.returncode != 0:
-        raise UsageError(f"--base {spec}: not a directory and not a commit in this repository (git fetch it first?)")
-    return _extract(spec, commit.stdout.decode().strip(), project_dir, Path(top.stdout.decode().strip()), config_rels)
+        raise UsageError(f"{option} {spec}: not a directory and not a commit in this repository (git fetch it first?)")
+    return commit.stdout.decode().strip()
 
 
-def _extract(spec: str, commit: str, project_dir: Path, top: Path, config_rels: Iterable[str]) -> Base:
-    """The base's stack files and config directories, from ``git archive``, in a temporary copy of the project."""
-    from access.errors import UsageError
-
-    prefix = project_dir.resolve().relative_to(top.resolve()).as_posix()
-    prefix = "" if prefix == "." else prefix + "/"
-    listing = _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", prefix or ".")
-    files = [f for f in listing.stdout.decode().split("\0") if f]
-    stack_files = [f for f in files if "/" not in f[len(prefix) :] and _is_stack_file(f[len(prefix) :])]
-    rels = set(config_rels)
-    for name in stack_files:
-        shown = _git(top, "show", f"{commit}:{name}")
-        rels.add(_config_dir_of(shown.stdout.decode(errors="replace")))
-    for rel in rels:
-        if Path(rel).is_absolute():
-            raise UsageError(f"--base {spec}: access:configDir {rel} is outside the repository; use a directory base")
-    wanted = [f for f in files if f in stack_files or any(f.startswith(prefix + rel.strip("/") + "/") for rel in rels)]
-    temp = tempfile.TemporaryDirectory(prefix="eks-access-diff-")
-    root = Path(temp.name)
-    if wanted:
-        archive = _git(top, "archive", "--format=tar", commit, "--", *wanted)
-        if archive.returncode != 0:
-            temp.cleanup()
-            raise UsageError(f"--base {spec}: git archive failed: {archive.stderr.decode().strip().splitlines()[-1]}")
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(root, filter="data")
-    return Base(spec, project_dir=root / prefix, temp=temp)
+@contextmanager
+def worktree(spec: str, commit: str, repository: tuple[Path, str]) -> Iterator[Path]:
+    """A temporary ``git worktree`` of ``commit``: the project directory in it, removed afterwards."""
+    top, prefix = repository
+    temp = Path(tempfile.mkdtemp(prefix="eks-access-diff-"))
+    tree = temp / "tree"
+    added = git(top, "worktree", "add", "--detach", "--quiet", str(tree), commit)
+    try:
+        if added.returncode != 0:
+            lines = added.stderr.decode(errors="replace").strip().splitlines()
+            raise UsageError(f"{spec}: git worktree add failed: {lines[-1] if lines else 'no message'}")
+        project = tree / prefix if prefix else tree
+        _check_config_dirs(spec, project)
+        yield project
+    finally:
+        if added.returncode == 0:
+            git(top, "worktree", "remove", "--force", str(tree))
+        shutil.rmtree(temp, ignore_errors=True)
+        git(top, "worktree", "prune")
 
 
-def _is_stack_file(name: str) -> bool:
-    return name.startswith("Pulumi.") and name.endswith(".yaml") and name.count(".") >= 2
-
-
-def _config_dir_of(stack_file_text: str) -> str:
+def _check_config_dirs(spec: str, project: Path) -> None:
     import yaml
 
-    try:
-        data = yaml.safe_load(stack_file_text) or {}
-    except yaml.YAMLError:
-        return "config"
-    value = (data.get("config") or {}).get("access:configDir", "config") if isinstance(data, dict) else "config"
-    if isinstance(value, dict):
-        value = value.get("value", "config")
-    return str(value)
+    for stack_file in project.glob("Pulumi.*.yaml"):
+        try:
+            data = yaml.safe_load(stack_file.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # the side's own loader reports it
+        value = (data.get("config") or {}).get("access:configDir", "config") if isinstance(data, dict) else "config"
+        value = value.get("value", "config") if isinstance(value, dict) else value
+        if isinstance(value, str) and Path(value).is_absolute():
+            raise UsageError(f"{spec}: access:configDir {value} is outside the repository; use a directory base")
 
 
-def stacks_in(project_dir: Path | None) -> list[str]:
-    if project_dir is None or not project_dir.is_dir():
-        return []
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+def directory_side(spec: str, path: Path, head: Side) -> Side:
+    """A base that is a directory: a checkout (planned with its own code, when it has some) or a bare config."""
+    if (path / "Pulumi.yaml").exists() or any(path.glob("Pulumi.*.yaml")) or (path / "config").is_dir():
+        side = Side(spec, path, path if has_code(path) else None, label_prefix=f"{str(path).rstrip('/')}/")
+        if side.code_dir is None and head.code_dir is not None:
+            side.code_dir = head.code_dir
+            side.notes.append(
+                f"The base {spec} has no eks-access code of its own: it was planned with the head's code, "
+                "and code changes were not compared."
+            )
+        return side
+    return Side(
+        spec,
+        head.project_dir,
+        head.code_dir,
+        config_dir=path,
+        notes=[
+            f"The base {spec} is a config directory: it was planned with the head's code and stack files, "
+            "and code changes were not compared."
+        ],
+    )
 
 
-def working_side(project_dir: Path, stack: str) -> tuple[Snapshot, Organisation, str] | None:
-    if not (project_dir / f"Pulumi.{stack}.yaml").exists():
+def git_side(spec: str, commit: str, project: Path, head_has_code: bool) -> Side:
+    if head_has_code and not has_code(project):
+        raise UsageError(
+            f"--base {spec}: it has no eks-access code (access/) to plan it with, and the base must be planned "
+            "with its own code; compare with a base that has it"
+        )
+    return Side(spec, project, project if has_code(project) else None, label_prefix=f"{spec}:", commit=commit)
+
+
+# --- running a side -------------------------------------------------------------------------------------------
+
+
+def start(side: Side, only_stack: str | None, out: Path) -> subprocess.Popen[bytes] | None:
+    """Start the side's own ``diff-snapshot`` in its own process, printing to ``out``; None when precomputed."""
+    if side.snapshot_file is not None:
         return None
-    loaded = load_stack(project_dir, stack)
-    return snapshot(loaded.plan, loaded.org), loaded.org, loaded.settings.config_dir
+    argv = [sys.executable, "-P", "-m", "access", SNAPSHOT_COMMAND, "--project-dir", str(side.project_dir.resolve())]
+    if side.label_prefix:
+        argv += ["--label-prefix", side.label_prefix]
+    if side.config_dir is not None:
+        argv += ["--config", str(side.config_dir.resolve())]
+    if only_stack:
+        argv += ["--stack", only_stack]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str((side.code_dir or running_code()).resolve())
+    with out.open("wb") as stdout:
+        return subprocess.Popen(
+            argv, cwd=side.project_dir, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
 
 
-def base_side(base: Base, project_dir: Path, stack: str) -> Snapshot | None:
-    """The base's snapshot of a stack; None when the stack did not exist there. An environment missing from the
-    base config (or a base without config yet) is an empty snapshot: everything in it is new."""
-    stack_dir = base.project_dir if base.project_dir and (base.project_dir / f"Pulumi.{stack}.yaml").exists() else None
-    if stack_dir is None and base.config_dir is None and stacks_in(base.project_dir):
-        return None  # the base has stack files, but not this one: an added stack
-    raw = stack_config.read_stack_file(stack_dir or project_dir, stack)
-    if base.config_dir is not None:
-        raw["access:configDir"] = str(base.config_dir.resolve())
-    settings = stack_config.parse(stack, raw)
-    directory = Path(settings.config_dir)
-    if not directory.is_absolute():
-        directory = (base.project_dir or project_dir) / directory
-    if not directory.is_dir():
-        return Snapshot(settings.environment)
-    label = f"{base.label}:{settings.config_dir.rstrip('/')}" if base.temp else str(directory).rstrip("/")
-    org = config.load(directory, label=label)
-    if settings.environment not in org.environments:
-        return Snapshot(settings.environment)
-    from access.core.plan.environment import plan_environment
-
-    return snapshot(plan_environment(org, settings.environment, settings.auth_mode, stack), org)
-
-
-def diff_stacks(base_spec: str, project_dir: Path, only_stack: str | None) -> tuple[Base, list[StackDiff]]:
-    from access.errors import UsageError
-
-    working = stacks_in(project_dir)
-    if only_stack is not None and not (project_dir / f"Pulumi.{only_stack}.yaml").exists():
-        working = []
-    heads: dict[str, tuple[Snapshot, Organisation, str] | None] = {
-        s: working_side(project_dir, s) for s in ([only_stack] if only_stack else working) if s in working
-    }
-    config_rels = {rel for side in heads.values() if side for rel in [side[2]]} or {"config"}
-    base = resolve_base(base_spec, project_dir, config_rels)
+def finish(side: Side, process: subprocess.Popen[bytes] | None, out: Path) -> Any:
+    """The side's document, or one line saying why there is none."""
+    if process is not None:
+        _, stderr = process.communicate()
+        lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+        if process.returncode != 0:
+            if any(f"invalid choice: '{SNAPSHOT_COMMAND}'" in line for line in lines):
+                raise UsageError(
+                    f"{side.label}: its eks-access code cannot print a diff snapshot (it predates `diff-snapshot`), "
+                    "and each side must be planned with its own code; compare with a newer base"
+                )
+            errors = [line for line in lines if line.startswith("error: ")]
+            message = errors[-1][len("error: ") :] if errors else (lines[-1] if lines else "no message")
+            raise UsageError(message if errors else f"{side.label}: diff-snapshot failed: {message}")
+    source = str(side.snapshot_file) if side.snapshot_file is not None else side.label
     try:
-        names = [only_stack] if only_stack else sorted(set(working) | set(stacks_in(base.project_dir)))
-        if only_stack and only_stack not in working and only_stack not in stacks_in(base.project_dir):
-            raise UsageError(f"no stack {only_stack!r}: neither Pulumi.{only_stack}.yaml nor the base has it")
-        if not names:
-            raise UsageError(f"no stacks: neither {project_dir} nor the base has a Pulumi.<stack>.yaml")
-        order = _environment_order(heads)
-        diffs = []
-        for name in names:
-            head = heads.get(name)
-            base_snapshot = base_side(base, project_dir, name)
-            diffs.append(compare(name, base_snapshot, head[0] if head else None))
-        diffs.sort(key=lambda d: (order.get(d.environment, len(order)), d.stack))
-        return base, diffs
-    except BaseException:
-        if base.temp:
-            base.temp.cleanup()
-        raise
-
-
-def _environment_order(heads: Mapping[str, tuple[Snapshot, Organisation, str] | None]) -> dict[str, int]:
-    for side in heads.values():
-        if side is not None:
-            return {env: i for i, env in enumerate(side[1].environments)}
-    return {}
+        text = (side.snapshot_file or out).read_text()
+    except OSError as error:
+        raise UsageError(f"{source}: {error.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{source}: not an eks-access diff snapshot (not JSON: {error.msg})") from None

@@ -1,56 +1,53 @@
-"""The change between two snapshots of one stack."""
+"""The change between two snapshots of one stack, linear in their size.
+
+Access is compared per (principal, namespace) place, grouped once on reading: a place whose levels and rule
+sets are the same on both sides is skipped without looking at a single permission; only places that changed
+are expanded into (API group, resource, verb) triples. A permission counts as gained (or lost) only when the
+other side has nothing that covers it the way the RBAC authorizer matches (``*`` verbs, resources, groups;
+``*/<subresource>``), so widening ``get`` to ``*`` is a gain of ``*`` and never a loss of ``get``.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from access.commands.diff.flags import flags
-from access.commands.diff.types import Snapshot, StackDiff
-from access.core.plan.types import AccessEntryPlan
-
-ROLE_FIELDS = (
-    ("trustPolicy", lambda r: r.trust_policy),
-    ("path", lambda r: r.path),
-    ("maxSessionDuration", lambda r: r.max_session_duration),
-    ("permissionsBoundary", lambda r: r.permissions_boundary),
-    ("managedPolicyArns", lambda r: r.managed_policy_arns),
-    ("username", lambda r: r.username),
-    ("kubernetesGroups", lambda r: r.kubernetes_groups),
-)
+from access.commands.diff.snapshot import ROLE_FIELDS, RuleSets
+from access.commands.diff.types import EntryRow, OutputChange, Permission, PlaceAccess, Snapshot, StackDiff, Triple
+from access.core.sensitivity import ANY, resource_matches
 
 
-def compare(stack: str, base: Snapshot | None, head: Snapshot | None) -> StackDiff:
+def compare(stack: str, base: Snapshot | None, head: Snapshot | None, rule_sets: RuleSets) -> StackDiff:
     known = head or base
     environment = known.environment if known is not None else stack
     status = "added" if base is None else "removed" if head is None else "changed"
     old = base or Snapshot(environment)
     new = head or Snapshot(environment)
     diff = StackDiff(stack, environment, status)
-    diff.principals_added = sorted(new.principals - old.principals, key=str.lower)
-    diff.principals_removed = sorted(old.principals - new.principals, key=str.lower)
-    diff.roles_added = sorted(set(new.roles) - set(old.roles))
-    diff.roles_removed = sorted(set(old.roles) - set(new.roles))
+    old_principals, new_principals = old.principals, new.principals
+    diff.principals_added = sorted(new_principals - old_principals, key=str.lower)
+    diff.principals_removed = sorted(old_principals - new_principals, key=str.lower)
+    diff.roles_added = sorted(new.roles.keys() - old.roles.keys())
+    diff.roles_removed = sorted(old.roles.keys() - new.roles.keys())
     diff.roles_changed = _roles_changed(old, new)
     diff.namespaces_added = sorted(new.namespaces - old.namespaces)
     diff.namespaces_removed = sorted(old.namespaces - new.namespaces)
     diff.assumable_added = sorted(new.assumable - old.assumable)
     diff.assumable_removed = sorted(old.assumable - new.assumable)
-    diff.levels_changed = _levels_changed(old, new)
-    diff.gained = sorted(new.permissions - old.permissions)
-    diff.lost = sorted(old.permissions - new.permissions)
-    # Mappings are keyed by (mapRoles|mapUsers, authenticator key); the diff names the section.
+    _compare_places(diff, old.places, new.places, rule_sets)
     added, removed, changed = _keyed_changes(old.mappings, new.mappings, lambda e: (e.username, e.groups))
-    diff.mappings_added = [(key[0], entry) for key, entry in added]
-    diff.mappings_removed = [(key[0], entry) for key, entry in removed]
-    diff.mappings_changed = [(key[0], was, now) for key, was, now in changed]
+    diff.mappings_added = [entry for _, entry in added]
+    diff.mappings_removed = [entry for _, entry in removed]
+    diff.mappings_changed = [(was, now) for _, was, now in changed]
     entries_added, entries_removed, entries_changed = _keyed_changes(
         old.access_entries, new.access_entries, _entry_shape
     )
     diff.entries_added = [entry for _, entry in entries_added]
     diff.entries_removed = [entry for _, entry in entries_removed]
     diff.entries_changed = [(was, now) for _, was, now in entries_changed]
+    if base is not None and head is not None:
+        diff.outputs_changed = list(output_changes(old.outputs, new.outputs))
     if base is not None and head is not None and diff.empty:
         diff.status = "unchanged"
     diff.flags = flags(diff)
@@ -59,26 +56,62 @@ def compare(stack: str, base: Snapshot | None, head: Snapshot | None) -> StackDi
 
 def _roles_changed(old: Snapshot, new: Snapshot) -> list[tuple[str, list[str]]]:
     changed = []
-    for name in sorted(set(new.roles) & set(old.roles)):
-        fields = [f for f, get in ROLE_FIELDS if get(old.roles[name]) != get(new.roles[name])]
+    for name in sorted(new.roles.keys() & old.roles.keys()):
+        was, now = old.roles[name], new.roles[name]
+        fields = [f for f in ROLE_FIELDS if was.get(f) != now.get(f)]
         if fields:
             changed.append((name, fields))
     return changed
 
 
-def _levels_changed(old: Snapshot, new: Snapshot) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
-    """Per (principal, namespace), the levels before and after: grouped once, so linear in the matrix size."""
-    before: dict[tuple[str, str], list[str]] = defaultdict(list)
-    after: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for side, levels in ((before, old.levels), (after, new.levels)):
-        for principal, namespace, level in levels:
-            side[(principal, namespace)].append(level)
-    changed = []
+def _compare_places(
+    diff: StackDiff,
+    before: Mapping[tuple[str, str], PlaceAccess],
+    after: Mapping[tuple[str, str], PlaceAccess],
+    rule_sets: RuleSets,
+) -> None:
+    """Levels and permissions per place: one pass over the union of places, expanding only what changed."""
+    nothing = PlaceAccess((), frozenset())
     for place in sorted(before.keys() | after.keys(), key=lambda k: (k[0].lower(), k[1])):
-        was, now = tuple(sorted(before.get(place, ()))), tuple(sorted(after.get(place, ())))
-        if was != now:
-            changed.append((place[0], place[1], was, now))
-    return changed
+        was, now = before.get(place, nothing), after.get(place, nothing)
+        if was == now:
+            continue
+        principal, namespace = place
+        if was.levels != now.levels:
+            diff.levels_changed.append((principal, namespace, was.levels, now.levels))
+        if was.rule_sets == now.rule_sets:
+            continue
+        old_triples, new_triples = rule_sets.expand(was.rule_sets), rule_sets.expand(now.rule_sets)
+        old_cover, new_cover = rule_sets.wildcards(was.rule_sets), rule_sets.wildcards(now.rule_sets)
+        diff.gained += [Permission(principal, namespace, *t) for t in _uncovered(new_triples - old_triples, old_cover)]
+        diff.lost += [Permission(principal, namespace, *t) for t in _uncovered(old_triples - new_triples, new_cover)]
+
+
+def _uncovered(triples: frozenset[Triple], cover: tuple[Triple, ...]) -> Iterator[Triple]:
+    for triple in sorted(triples):
+        if not any(covers(granted, triple) for granted in cover):
+            yield triple
+
+
+def covers(granted: Triple, wanted: Triple) -> bool:
+    """Whether a granted (group, resource, verb) allows everything ``wanted`` allows (RBAC matching)."""
+    group, resource, verb = granted
+    want_group, want_resource, want_verb = wanted
+    return group in (ANY, want_group) and resource_matches(resource, want_resource) and verb in (ANY, want_verb)
+
+
+def output_changes(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> Iterator[OutputChange]:
+    """Stack outputs added, removed or changed, by dotted path down to the values consumers read."""
+    for key in sorted(before.keys() | after.keys()):
+        path = f"{prefix}{key}"
+        if key not in after:
+            yield OutputChange(path, "removed", before=before[key])
+        elif key not in before:
+            yield OutputChange(path, "added", after=after[key])
+        elif isinstance(before[key], dict) and isinstance(after[key], dict):
+            yield from output_changes(before[key], after[key], f"{path}.")
+        elif before[key] != after[key]:
+            yield OutputChange(path, "changed", before[key], after[key])
 
 
 K = TypeVar("K")
@@ -101,5 +134,5 @@ def _keyed_changes(
     return added, removed, changed
 
 
-def _entry_shape(entry: AccessEntryPlan) -> tuple[Any, ...]:
+def _entry_shape(entry: EntryRow) -> tuple[Any, ...]:
     return (entry.type, entry.username, entry.kubernetes_groups, entry.policies)

@@ -1,26 +1,30 @@
-"""Which changes are sensitive (cluster-admin, system:*, exec, secrets, escalation, trust) and which fail the check."""
+"""Which changes are sensitive (cluster-admin, system:*, exec, secrets, escalation, trust, code) and which fail."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 
-from access.commands.diff.types import Flag, Permission, StackDiff
+from access.commands.diff.types import EntryRow, Flag, MapRow, Permission, StackDiff
 from access.core.evaluate import CLUSTER_WIDE, summarise_rules
 from access.core.model import PolicyRule
-from access.core.plan.types import AccessEntryPlan, MapEntry
 from access.core.sensitivity import HELP, Sensitivity, mapping_sensitivity, permission_sensitivity
 
 TRUST = "trust"
-CATEGORIES: tuple[str, ...] = (*(s.value for s in Sensitivity), TRUST)
-CATEGORY_HELP: dict[str, str] = {**{s.value: text for s, text in HELP.items()}, TRUST: "a role's trust policy changed"}
+CODE = "code"
+CATEGORIES: tuple[str, ...] = (*(s.value for s in Sensitivity), TRUST, CODE)
+CATEGORY_HELP: dict[str, str] = {
+    **{s.value: text for s, text in HELP.items()},
+    TRUST: "a role's trust policy changed",
+    CODE: "eks-access code, policy pack, workflows, stack or dependency files changed (review the code itself)",
+}
 
 
 def permission_categories(p: Permission) -> set[str]:
     return set(permission_sensitivity(p.api_group, p.resource, p.verb, cluster_wide=p.namespace == CLUSTER_WIDE))
 
 
-def _node_entry(entry: AccessEntryPlan) -> bool:
+def _node_entry(entry: EntryRow) -> bool:
     # Node entries (EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX) put their role in system:nodes by type.
     return entry.type != "STANDARD"
 
@@ -53,22 +57,25 @@ def _permission_flags(diff: StackDiff) -> list[Flag]:
                 found[(p.principal, p.namespace)] |= categories
         for (principal, namespace), items in sorted(grouped.items()):
             where = "cluster-wide" if namespace == CLUSTER_WIDE else f"in {namespace}"
-            text = f"{principal} {verb} {describe(items)} {where}"
-            out.append(Flag(ordered(found[(principal, namespace)]), diff.stack, text, counts))
+            change = f"{verb} {describe(items)}"
+            text = f"{principal} {change} {where}"
+            out.append(
+                Flag(ordered(found[(principal, namespace)]), diff.stack, text, counts, principal, namespace, change)
+            )
     return out
 
 
 def _mapping_flags(diff: StackDiff) -> list[Flag]:
     """Every sensitive aws-auth change fails, a removal too: a node role removed cuts its nodes off."""
-    changes: list[tuple[str, str, MapEntry, MapEntry | None]]
-    changes = [(section, "adds", entry, None) for section, entry in diff.mappings_added]
-    changes += [(section, "removes", entry, None) for section, entry in diff.mappings_removed]
-    changes += [(section, "changes", before, after) for section, before, after in diff.mappings_changed]
+    changes: list[tuple[str, MapRow, MapRow | None]]
+    changes = [("adds", entry, None) for entry in diff.mappings_added]
+    changes += [("removes", entry, None) for entry in diff.mappings_removed]
+    changes += [("changes", before, after) for before, after in diff.mappings_changed]
     out = []
-    for section, what, entry, after in changes:
+    for what, entry, after in changes:
         categories = _mapping_categories(entry) | (_mapping_categories(after) if after else set())
         if categories:
-            text = f"aws-auth {section} {what} {mapping_text(entry)}"
+            text = f"aws-auth {entry.section} {what} {mapping_text(entry)}"
             if after is not None:
                 text += f" to {after.username} [{', '.join(after.groups)}]"
             out.append(Flag(ordered(categories), diff.stack, text, True))
@@ -76,7 +83,7 @@ def _mapping_flags(diff: StackDiff) -> list[Flag]:
 
 
 def _entry_flags(diff: StackDiff) -> list[Flag]:
-    changes: list[tuple[str, AccessEntryPlan, AccessEntryPlan | None]]
+    changes: list[tuple[str, EntryRow, EntryRow | None]]
     changes = [("adds", entry, None) for entry in diff.entries_added]
     changes += [("removes", entry, None) for entry in diff.entries_removed]
     changes += [("changes", was, now) for was, now in diff.entries_changed]
@@ -89,29 +96,27 @@ def _entry_flags(diff: StackDiff) -> list[Flag]:
     return out
 
 
-def mapping_text(entry: MapEntry) -> str:
+def mapping_text(entry: MapRow) -> str:
     return f"{entry.arn} -> {entry.username} [{', '.join(entry.groups)}]"
 
 
-def _mapping_categories(entry: MapEntry) -> set[str]:
+def _mapping_categories(entry: MapRow) -> set[str]:
     return set(mapping_sensitivity(entry.groups, entry.username))
 
 
-def _entry_categories(entry: AccessEntryPlan) -> set[str]:
-    found: set[str] = set(
-        mapping_sensitivity(entry.kubernetes_groups, entry.username, [p.policy_arn for p in entry.policies])
-    )
+def _entry_categories(entry: EntryRow) -> set[str]:
+    found: set[str] = set(mapping_sensitivity(entry.kubernetes_groups, entry.username, entry.policy_arns))
     if _node_entry(entry):
         found.add(Sensitivity.SYSTEM)
     return found
 
 
-def entry_text(entry: AccessEntryPlan) -> str:
+def entry_text(entry: EntryRow) -> str:
     extra: list[str] = [entry.type]
     if entry.username:
         extra.append(entry.username)
     extra += list(entry.kubernetes_groups)
-    extra += [p.policy_arn.rsplit("/", 1)[-1] for p in entry.policies]
+    extra += [arn.rsplit("/", 1)[-1] for arn in entry.policy_arns]
     return f"{entry.principal_arn} ({', '.join(extra)})"
 
 
@@ -125,3 +130,11 @@ def describe(perms: Iterable[Permission]) -> str:
         verbs[(p.api_group, p.resource)].add(p.verb)
     rules = tuple(PolicyRule((group,), (resource,), tuple(sorted(vs))) for (group, resource), vs in verbs.items())
     return summarise_rules(rules)
+
+
+def code_flags(paths: list[str]) -> list[Flag]:
+    """One flag for every changed code path: each side's own code planned it, so the code itself needs review."""
+    if not paths:
+        return []
+    shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
+    return [Flag((CODE,), "", f"code changes: {shown}", True, change="code changes")]

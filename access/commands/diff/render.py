@@ -1,4 +1,4 @@
-"""The diff as JSON, markdown (a pull-request comment) and text."""
+"""The diff as JSON, markdown (a pull-request comment, bounded in size) and text."""
 
 from __future__ import annotations
 
@@ -6,48 +6,57 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from access.commands.diff.base import Base
-from access.commands.diff.flags import describe, entry_text, mapping_text, ordered
-from access.commands.diff.types import Flag, Permission, StackDiff
+from access.commands.diff.flags import CATEGORIES, describe, entry_text, mapping_text, ordered
+from access.commands.diff.types import DiffResult, EntryRow, Flag, MapRow, OutputChange, Permission, StackDiff
+from access.commands.markdown import Bounded, code, codes, escape
 from access.core.evaluate import CLUSTER_WIDE
-from access.core.plan.types import AccessEntryPlan, MapEntry
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2
+CUT_NOTE = (
+    "> [!WARNING]\n> Cut to fit one GitHub comment. The full diff is the `access-diff` artifact of this run "
+    "(and the job summary, when it is under 1 MiB)."
+)
 
 
-def dangerous(diffs: Iterable[StackDiff], fail_on: Iterable[str]) -> list[Flag]:
+def dangerous(result: DiffResult, fail_on: Iterable[str]) -> list[Flag]:
     wanted = set(fail_on)
-    return [f for d in diffs for f in d.flags if f.fails(wanted)]
+    return [f for f in result.all_flags() if f.fails(wanted)]
 
 
-def document(base: Base, diffs: list[StackDiff], fail_on: list[str]) -> dict[str, Any]:
-    failing = dangerous(diffs, fail_on)
+def document(result: DiffResult, fail_on: list[str]) -> dict[str, Any]:
+    failing = dangerous(result, fail_on)
     return {
         "schemaVersion": JSON_SCHEMA_VERSION,
-        "base": base.label,
+        "base": result.base,
+        "head": result.head,
         "failOn": fail_on,
         "dangerous": bool(failing),
+        "codeChanges": result.code_changes,
+        "notes": result.notes,
         "flagged": [
             {"categories": list(f.categories), "stack": f.stack, "summary": f.text, "fails": f in failing}
-            for d in diffs
-            for f in d.flags
+            for f in result.all_flags()
         ],
-        "stacks": [_stack_json(d) for d in diffs],
+        "stacks": [_stack_json(d) for d in result.stacks],
     }
 
 
-def _mapping_json(section: str, entry: MapEntry) -> dict[str, Any]:
-    return {"section": section, "arn": entry.arn, "username": entry.username, "groups": list(entry.groups)}
+def _mapping_json(entry: MapRow) -> dict[str, Any]:
+    return {"section": entry.section, "arn": entry.arn, "username": entry.username, "groups": list(entry.groups)}
 
 
-def _entry_json(entry: AccessEntryPlan) -> dict[str, Any]:
+def _entry_json(entry: EntryRow) -> dict[str, Any]:
     return {
         "principalArn": entry.principal_arn,
         "type": entry.type,
-        "username": entry.username or "",
+        "username": entry.username,
         "kubernetesGroups": list(entry.kubernetes_groups),
-        "policies": [p.policy_arn for p in entry.policies],
+        "policies": list(entry.policy_arns),
     }
+
+
+def _output_json(change: OutputChange) -> dict[str, Any]:
+    return {"path": change.path, "change": change.change, "before": change.before, "after": change.after}
 
 
 def _stack_json(d: StackDiff) -> dict[str, Any]:
@@ -71,11 +80,11 @@ def _stack_json(d: StackDiff) -> dict[str, Any]:
         },
         "permissions": {"gained": [p.as_json() for p in d.gained], "lost": [p.as_json() for p in d.lost]},
         "awsAuth": {
-            "added": [_mapping_json(s, e) for s, e in d.mappings_added],
-            "removed": [_mapping_json(s, e) for s, e in d.mappings_removed],
+            "added": [_mapping_json(e) for e in d.mappings_added],
+            "removed": [_mapping_json(e) for e in d.mappings_removed],
             "changed": [
-                {"section": s, "arn": a.arn, "before": _mapping_json(s, b), "after": _mapping_json(s, a)}
-                for s, b, a in d.mappings_changed
+                {"section": a.section, "arn": a.arn, "before": _mapping_json(b), "after": _mapping_json(a)}
+                for b, a in d.mappings_changed
             ],
         },
         "accessEntries": {
@@ -83,7 +92,11 @@ def _stack_json(d: StackDiff) -> dict[str, Any]:
             "removed": [_entry_json(e) for e in d.entries_removed],
             "changed": [{"before": _entry_json(b), "after": _entry_json(a)} for b, a in d.entries_changed],
         },
+        "outputs": [_output_json(c) for c in d.outputs_changed],
     }
+
+
+# --- for people -----------------------------------------------------------------------------------------------
 
 
 def _by_place(perms: list[Permission]) -> list[tuple[str, str, str]]:
@@ -91,6 +104,10 @@ def _by_place(perms: list[Permission]) -> list[tuple[str, str, str]]:
     for p in perms:
         grouped[(p.principal, p.namespace)].append(p)
     return [(principal, ns, describe(items)) for (principal, ns), items in sorted(grouped.items())]
+
+
+def _where(namespace: str) -> str:
+    return "cluster-wide" if namespace == CLUSTER_WIDE else f"in {namespace}"
 
 
 def _lines(d: StackDiff) -> list[tuple[str, str]]:
@@ -103,83 +120,159 @@ def _lines(d: StackDiff) -> list[tuple[str, str]]:
     rows += [("changed role", f"{n}: {', '.join(f)}") for n, f in d.roles_changed]
     rows += [("new namespace", n) for n in d.namespaces_added]
     rows += [("removed namespace", n) for n in d.namespaces_removed]
-    rows += [
-        ("access level", f"{p} {'cluster-wide' if ns == CLUSTER_WIDE else 'in ' + ns}: {_levels(b)} -> {_levels(a)}")
-        for p, ns, b, a in d.levels_changed
-    ]
+    rows += [("access level", f"{p} {_where(ns)}: {_levels(b)} -> {_levels(a)}") for p, ns, b, a in d.levels_changed]
     rows += [("may now assume", f"{p} -> {r}") for p, r in d.assumable_added]
     rows += [("may no longer assume", f"{p} -> {r}") for p, r in d.assumable_removed]
-    rows += [(f"aws-auth {s} +", mapping_text(e)) for s, e in d.mappings_added]
-    rows += [(f"aws-auth {s} -", mapping_text(e)) for s, e in d.mappings_removed]
+    rows += [(f"aws-auth {e.section} +", mapping_text(e)) for e in d.mappings_added]
+    rows += [(f"aws-auth {e.section} -", mapping_text(e)) for e in d.mappings_removed]
     rows += [
-        (f"aws-auth {s} ~", f"{a.arn}: {b.username} [{', '.join(b.groups)}] -> {a.username} [{', '.join(a.groups)}]")
-        for s, b, a in d.mappings_changed
+        (
+            f"aws-auth {a.section} ~",
+            f"{a.arn}: {b.username} [{', '.join(b.groups)}] -> {a.username} [{', '.join(a.groups)}]",
+        )
+        for b, a in d.mappings_changed
     ]
     rows += [("access entry +", entry_text(e)) for e in d.entries_added]
     rows += [("access entry -", entry_text(e)) for e in d.entries_removed]
     rows += [("access entry ~", f"{entry_text(b)} -> {entry_text(a)}") for b, a in d.entries_changed]
+    rows += [(f"output {c.change}", _output_text(c)) for c in d.outputs_changed]
     return rows
+
+
+def _output_text(change: OutputChange) -> str:
+    if change.change == "changed":
+        return f"{change.path}: {_short(change.before)} -> {_short(change.after)}"
+    return f"{change.path}: {_short(change.after if change.change == 'added' else change.before)}"
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    if isinstance(value, dict):
+        return f"{{{', '.join(sorted(value))}}}" if value else "{}"
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 def _levels(levels: tuple[str, ...]) -> str:
     return ", ".join(levels) or "none"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def _mark(flag: Flag, failing: list[Flag]) -> str:
+    return "🔴" if flag in failing else ("➖" if not flag.counts else "⚪")
 
 
-def markdown(base: Base, diffs: list[StackDiff], fail_on: list[str]) -> str:
-    failing = dangerous(diffs, fail_on)
-    shown = [f for d in diffs for f in d.flags]
-    lines = [f"### eks-access diff: `{base.label}` → this branch", ""]
+def _verdict(result: DiffResult, fail_on: list[str], failing: list[Flag]) -> list[str]:
     if failing:
         categories = ", ".join(ordered(c for f in failing for c in f.categories))
-        lines += [
-            f"> [!CAUTION]\n> **{len(failing)} sensitive access change{'s' if len(failing) != 1 else ''}** "
-            f"({categories}). Checked categories: {', '.join(fail_on) or 'none'}.",
+        plural = "s" if len(failing) != 1 else ""
+        return [
+            f"> [!CAUTION]\n> **{len(failing)} sensitive change{plural}** ({escape(categories)}). "
+            f"Checked categories: {escape(', '.join(fail_on) or 'none')}.",
             "",
         ]
-    elif all(d.status == "unchanged" for d in diffs):
-        lines += ["No access changes.", ""]
-    else:
-        lines += [f"No sensitive access changes (checked: {', '.join(fail_on) or 'none'}).", ""]
-    if shown:
-        lines += ["#### Sensitive changes", "", "| | category | stack | change |", "|---|---|---|---|"]
-        for f in shown:
-            mark = "🔴" if f in failing else ("➖" if not f.counts else "⚪")
-            lines.append(f"| {mark} | {', '.join(f.categories)} | `{f.stack}` | {_cell(f.text)} |")
-        lines += ["", "🔴 fails the check · ⚪ sensitive, category not checked · ➖ access removed (never fails)", ""]
-    for d in diffs:
-        title = f"#### `{d.stack}` (environment {d.environment})"
-        if d.status == "unchanged":
-            lines += [title, "", "No changes.", ""]
-            continue
-        lines += [title, ""]
-        if d.status != "changed":
-            lines += [f"Stack {d.status}.", ""]
-        rows = _lines(d)
-        if rows:
-            lines += ["| change | detail |", "|---|---|", *[f"| {w} | `{_cell(t)}` |" for w, t in rows], ""]
-        for heading, perms in (("Access gained", d.gained), ("Access lost", d.lost)):
-            if perms:
-                lines += [f"**{heading}**", "", "| principal | namespace | permissions |", "|---|---|---|"]
-                lines += [f"| {p} | `{ns}` | {_cell(text)} |" for p, ns, text in _by_place(perms)]
-                lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    if all(d.status == "unchanged" for d in result.stacks) and not result.code_changes:
+        return ["No access changes.", ""]
+    return [f"No sensitive access changes (checked: {escape(', '.join(fail_on) or 'none')}).", ""]
 
 
-def text(base: Base, diffs: list[StackDiff], fail_on: list[str]) -> str:
-    failing = dangerous(diffs, fail_on)
-    lines = [f"eks-access diff: {base.label} -> working tree"]
+def _summary_rows(result: DiffResult, stacks: list[StackDiff], failing: list[Flag]) -> list[list[str]]:
+    rows = []
+    for d in stacks:
+        gaining = {p.principal for p in d.gained} | {p for p, _ in d.assumable_added} | set(d.principals_added)
+        losing = {p.principal for p in d.lost} | {p for p, _ in d.assumable_removed} | set(d.principals_removed)
+        counts: dict[str, int] = defaultdict(int)
+        for f in d.flags:
+            if f.counts:
+                for c in f.categories:
+                    counts[c] += 1
+        cells = [str(counts[c]) if counts[c] else "" for c in CATEGORIES if c != "code"]
+        status = d.status + (" 🔴" if any(f in failing for f in d.flags) else "")
+        rows.append([code(d.stack), escape(status), str(len(gaining)), str(len(losing)), *cells,
+                     str(len(d.outputs_changed)) if d.outputs_changed else ""])  # fmt: skip
+    return rows
+
+
+def _sensitive_rows(stacks: list[StackDiff], failing: list[Flag]) -> list[list[str]]:
+    """One row per (stack, change, place): the principals it applies to, listed in full."""
+    grouped: dict[tuple[str, str, tuple[str, ...], str, str], list[str]] = defaultdict(list)
+    for d in stacks:
+        for f in d.flags:
+            key = (d.stack, _mark(f, failing), f.categories, f.change or f.text, f.namespace if f.change else "")
+            grouped[key].append(f.principal)
+    rows = []
+    for (stack, mark, categories, change, namespace), principals in grouped.items():
+        where = "" if not namespace else ("cluster-wide" if namespace == CLUSTER_WIDE else code(namespace))
+        rows.append(
+            [mark, escape(", ".join(categories)), code(stack), code(change), where, codes(p for p in principals if p)]
+        )
+    return rows
+
+
+def markdown(result: DiffResult, fail_on: list[str], limit: int | None = None) -> str:
+    """The PR comment: verdict, summary per stack (prod first), code changes, sensitive rows, then the rest."""
+    failing = dangerous(result, fail_on)
+    stacks = list(reversed(result.stacks))  # the last environment (prod) first: it matters most, and is never cut
+    doc = Bounded(limit, CUT_NOTE)
+    doc.add([f"### eks-access diff: {code(result.base, False)} → {code(result.head, False)}", ""])
+    doc.add(_verdict(result, fail_on, failing))
+    for note in result.notes:
+        doc.add([f"> [!NOTE]\n> {escape(note)}", ""])
+    header = [
+        "stack",
+        "status",
+        "principals gaining",
+        "principals losing",
+        *(c for c in CATEGORIES if c != "code"),
+        "outputs",
+    ]
+    doc.add_table(["#### Summary", ""], header, _summary_rows(result, stacks, failing))
+    if result.code_changes:
+        mark = "🔴" if any(f in failing for f in result.code_flags) else "⚪"
+        doc.add([
+            f"#### {mark} Code changes ({len(result.code_changes)})",
+            "",
+            "Each side was planned by its own code, so the access rows below show what this code does; but the "
+            "head's code could hide what it grants. Review the code itself:",
+            "",
+        ])  # fmt: skip
+        doc.add_table([], ["path"], [[code(p)] for p in result.code_changes], "{n} more changed paths")
+    rows = _sensitive_rows(stacks, failing)
+    if rows:
+        doc.add_table(["#### Sensitive changes", ""], ["", "category", "stack", "change", "where", "principals"], rows,
+                      "{n} more sensitive rows: see the artifact")  # fmt: skip
+        doc.add(["🔴 fails the check · ⚪ sensitive, category not checked · ➖ access removed (never fails)", ""])
+    for d in stacks:
+        _stack_markdown(doc, d)
+    return doc.text()
+
+
+def _stack_markdown(doc: Bounded, d: StackDiff) -> None:
+    title = f"#### {code(d.stack, False)} (environment {code(d.environment, False)})"
+    if d.status == "unchanged":
+        doc.add([title, "", "No changes.", ""])
+        return
+    before = [title, ""] + ([f"Stack {escape(d.status)}.", ""] if d.status != "changed" else [])
+    rows = [[escape(what), code(detail)] for what, detail in _lines(d)]
+    if not doc.add_table(before, ["change", "detail"], rows, f"{{n}} more changes in {d.stack}"):
+        doc.add(before)
+    for heading, perms in (("Access gained", d.gained), ("Access lost", d.lost)):
+        places = [[code(p), code(ns), code(text)] for p, ns, text in _by_place(perms)]
+        doc.add_table([f"**{heading}**", ""], ["principal", "namespace", "permissions"], places,
+                      f"{{n}} more principals and namespaces in {d.stack}")  # fmt: skip
+
+
+def text(result: DiffResult, fail_on: list[str]) -> str:
+    failing = dangerous(result, fail_on)
+    lines = [f"eks-access diff: {result.base} -> {result.head}"]
+    lines += [f"note: {note}" for note in result.notes]
     if failing:
         lines.append(f"SENSITIVE: {len(failing)} change(s) in checked categories ({', '.join(fail_on)})")
-    for f in (f for d in diffs for f in d.flags):
+    for f in result.all_flags():
         mark = "!!" if f in failing else "--" if not f.counts else "  "
-        lines.append(f"  {mark} [{', '.join(f.categories)}] {f.stack}: {f.text}")
-    for d in diffs:
+        where = f"{f.stack}: " if f.stack else ""
+        lines.append(f"  {mark} [{', '.join(f.categories)}] {where}{f.text}")
+    for d in result.stacks:
         lines.append(f"{d.stack} (environment {d.environment}): {d.status if d.status != 'changed' else ''}".rstrip())
         lines += [f"  {w}: {t}" for w, t in _lines(d)]
-        lines += [f"  + {p} in {ns}: {t}" for p, ns, t in _by_place(d.gained)]
-        lines += [f"  - {p} in {ns}: {t}" for p, ns, t in _by_place(d.lost)]
+        lines += [f"  + {p} {_where(ns)}: {t}" for p, ns, t in _by_place(d.gained)]
+        lines += [f"  - {p} {_where(ns)}: {t}" for p, ns, t in _by_place(d.lost)]
     return "\n".join(lines) + "\n"

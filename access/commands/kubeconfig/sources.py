@@ -16,7 +16,7 @@ from access.core import kubeconfig
 from access.core.kubeconfig import ClusterEndpoint
 from access.core.loading import LoadedStack
 from access.core.model import RoleKind
-from access.core.outputs import human_role_ids
+from access.core.outputs import OUTPUTS_VERSION
 from access.core.plan.types import EnvironmentPlan, RolePlan
 from access.errors import UsageError
 
@@ -30,12 +30,17 @@ def from_outputs(
         raise UsageError(
             f"stack {stack} has no kubeconfigs output; run `pulumi up` for it, or use --from-plan / --cluster"
         )
+    version = outputs.get("outputsVersion", 1)
+    if version != OUTPUTS_VERSION:
+        raise UsageError(
+            f"stack {stack} outputs are version {version}, this eks-access reads version {OUTPUTS_VERSION} "
+            "(docs/outputs.md); run `pulumi up` for it, or use --from-plan / --cluster"
+        )
     role_arns: dict[str, str] = {}
-    role_ids = human_role_ids(plan)
     for role in roles:
         if role.kind == RoleKind.HUMAN:
-            role_id = role_ids[role.key]
-            entry = configs.get(role_id)
+            role_id = f"{role.project}.{role.level}"
+            entry = (configs.get(role.project or "") or {}).get(role.level or "")
             if not isinstance(entry, dict) or not entry.get("roleArn"):
                 raise UsageError(f"stack {stack} outputs have no kubeconfigs.{role_id}; run `pulumi up` for it")
             role_arns[role.key] = str(entry["roleArn"])
@@ -44,7 +49,7 @@ def from_outputs(
             if not arn:
                 raise UsageError(f"stack {stack} outputs have no adminRoleArn; run `pulumi up` for it")
             role_arns[role.key] = str(arn)
-    sample = next(iter(configs.values()))
+    sample = next(iter(next(iter(configs.values())).values()))
     missing = [k for k in ("clusterName", "endpoint", "certificateAuthorityData") if not sample.get(k)]
     if missing:
         raise UsageError(f"stack {stack} outputs kubeconfigs lack {', '.join(missing)}; run `pulumi up` for it")
