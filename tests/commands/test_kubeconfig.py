@@ -29,7 +29,7 @@ OUTPUTS = FIXTURES / "stack-outputs-dev.json"
 
 DEV_CLUSTER_ARN = "arn:aws:eks:eu-west-1:111122223333:cluster/eks-dev"
 REAL_ENDPOINT = "https://5E1D0CEXAMPLEA591B746AFC5AB30262.yl4.eu-west-1.eks.amazonaws.com"
-REAL_CA = json.loads(OUTPUTS.read_text())["kubeconfigs"]["projecta"]["certificateAuthorityData"]
+REAL_CA = json.loads(OUTPUTS.read_text())["cluster"]["certificateAuthorityData"]
 OFFLINE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
 
 
@@ -243,7 +243,7 @@ def test_changed_access_updates_in_place_and_flags_contexts_no_longer_granted(
     kube.write_text(yaml.safe_dump(document, sort_keys=False))
     before = yaml.safe_load(kube.read_text())
     outputs = json.loads(OUTPUTS.read_text())
-    outputs["kubeconfigs"]["projecta"]["roleArn"] = "arn:aws:iam::111122223333:role/people/projecta-dev-humans"
+    outputs["kubeconfigs"]["projecta"]["operate"]["roleArn"] = "arn:aws:iam::111122223333:role/people/projecta-dev-humans"
     changed = tmp_path / "outputs.json"
     changed.write_text(json.dumps(outputs))
     monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(changed))

@@ -17,7 +17,7 @@ import pytest
 from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, Fixtures, OfflineRun, run_program
 from tests.helpers import REPO
 
-MARKER = "<!-- consumer-example: tests/test_consumer.py executes the next python block -->"
+MARKER = "<!-- consumer-example: tests/stack/test_consumer.py executes the next python block -->"
 
 
 def consumer_source() -> str:

@@ -12,16 +12,18 @@ from typing import Any
 
 import pytest
 
-from access.core.outputs import ACCESS_ENTRY_KEYS, KUBECONFIG_KEYS, OUTPUT_KEYS
+from access.core.outputs import ACCESS_ENTRY_KEYS, CLUSTER_KEYS, KUBECONFIG_KEYS, OUTPUT_KEYS, OUTPUTS_VERSION
 from access.stack.offline import FAKE_CA, FAKE_ENDPOINT, run_program
 from tests.helpers import REPO, ConfigTree
 
 # The contract, written out: changing it breaks consumers and must be a deliberate edit here and in the docs.
 CONTRACT: dict[str, type] = {
+    "outputsVersion": int,
     "environment": str,
     "accountId": str,
     "clusterName": str,
     "authMode": str,
+    "cluster": dict,
     "roleArns": dict,
     "adminRoleArn": str,
     "monitoringRoleArn": str,
@@ -43,6 +45,9 @@ KUBECONFIG_CONTRACT: dict[str, type] = {
     "sessionNameIsUserName": bool,
 }
 ACCESS_ENTRY_CONTRACT: dict[str, type] = {"principalArn": str, "type": str, "username": str, "kubernetesGroups": list}
+CLUSTER_CONTRACT: dict[str, type] = {"name": str, "endpoint": str, "certificateAuthorityData": str, "region": str}
+# Maps keyed {project: {level: value}} whatever the config: one shape, so consumers never see a key re-shaped.
+PER_PROJECT_AND_LEVEL = ("roleArns", "kubernetesGroups", "kubeconfigs")
 ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 ACCOUNT = "111122223333"
 
@@ -60,33 +65,47 @@ def test_documented_key_sets_match_the_module() -> None:
     assert set(OUTPUT_KEYS) == set(CONTRACT)
     assert set(KUBECONFIG_KEYS) == set(KUBECONFIG_CONTRACT)
     assert set(ACCESS_ENTRY_KEYS) == set(ACCESS_ENTRY_CONTRACT)
+    assert set(CLUSTER_KEYS) == set(CLUSTER_CONTRACT)
 
 
 def test_every_output_key_is_documented() -> None:
     doc = (REPO / "docs" / "outputs.md").read_text()
-    for key in (*OUTPUT_KEYS, *KUBECONFIG_KEYS, *ACCESS_ENTRY_KEYS):
+    for key in (*OUTPUT_KEYS, *KUBECONFIG_KEYS, *ACCESS_ENTRY_KEYS, *CLUSTER_KEYS):
         assert f"`{key}`" in doc, key
+    assert f"`outputsVersion` is `{OUTPUTS_VERSION}`" in doc
 
 
 def assert_shape(outputs: dict[str, Any]) -> None:
     assert set(outputs) == set(CONTRACT)
     for key, typ in CONTRACT.items():
         assert type(outputs[key]) is typ, (key, outputs[key])
-    for key in ("roleArns", "ciRoleArns", "groupNames", "namespaces", "kubernetesGroups"):
+    assert outputs["outputsVersion"] == OUTPUTS_VERSION
+    for key in ("ciRoleArns", "groupNames", "namespaces"):
         assert all(type(k) is str and type(v) is str for k, v in outputs[key].items()), key
-    for role_arn in [*outputs["roleArns"].values(), *outputs["ciRoleArns"].values()]:
+    for key in PER_PROJECT_AND_LEVEL:
+        for project, levels in outputs[key].items():
+            assert type(project) is str and type(levels) is dict and levels, (key, project)
+            assert all(type(level) is str for level in levels), (key, project)
+    for key in ("roleArns", "kubernetesGroups"):
+        assert all(type(v) is str for levels in outputs[key].values() for v in levels.values()), key
+    role_arns = [arn for levels in outputs["roleArns"].values() for arn in levels.values()]
+    for role_arn in [*role_arns, *outputs["ciRoleArns"].values()]:
         assert ROLE_ARN.match(role_arn), role_arn
+    assert set(outputs["cluster"]) == set(CLUSTER_CONTRACT)
+    for key, typ in CLUSTER_CONTRACT.items():
+        assert type(outputs["cluster"][key]) is typ, (key, outputs["cluster"])
     for entry in outputs["accessEntries"].values():
         assert set(entry) == set(ACCESS_ENTRY_CONTRACT)
         for key, typ in ACCESS_ENTRY_CONTRACT.items():
             assert type(entry[key]) is typ, (key, entry)
         assert all(type(g) is str for g in entry["kubernetesGroups"])
-    for data in outputs["kubeconfigs"].values():
+    for data in (d for levels in outputs["kubeconfigs"].values() for d in levels.values()):
         assert set(data) == set(KUBECONFIG_CONTRACT)
         for key, typ in KUBECONFIG_CONTRACT.items():
             assert type(data[key]) is typ, (key, data)
-    # kubeconfigs and roleArns describe the same human roles.
-    assert set(outputs["kubeconfigs"]) == set(outputs["roleArns"]) == set(outputs["kubernetesGroups"])
+    # kubeconfigs, roleArns and kubernetesGroups describe the same human roles, keyed the same way.
+    shapes = [{(p, lv) for p, levels in outputs[key].items() for lv in levels} for key in PER_PROJECT_AND_LEVEL]
+    assert shapes[0] == shapes[1] == shapes[2]
 
 
 def walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
@@ -114,7 +133,17 @@ def test_dev_values(dev: dict[str, Any]) -> None:
     assert dev["accountId"] == ACCOUNT
     assert dev["clusterName"] == "eks-dev"
     assert dev["authMode"] == "config_map"
-    assert dev["roleArns"] == {"projecta": f"{role}/projecta-dev-humans", "projectb": f"{role}/projectb-dev-humans"}
+    assert dev["outputsVersion"] == 2
+    assert dev["cluster"] == {
+        "name": "eks-dev",
+        "endpoint": FAKE_ENDPOINT,
+        "certificateAuthorityData": FAKE_CA,
+        "region": "eu-west-1",
+    }
+    assert dev["roleArns"] == {
+        "projecta": {"operate": f"{role}/projecta-dev-humans"},
+        "projectb": {"operate": f"{role}/projectb-dev-humans"},
+    }
     assert dev["adminRoleArn"] == f"{role}/dev-cluster-admins"
     assert dev["monitoringRoleArn"] == f"{role}/dev-monitoring"
     assert dev["ciRoleArns"] == {"jenkins": f"{role}/jenkins-dev-deployer"}
@@ -124,9 +153,9 @@ def test_dev_values(dev: dict[str, Any]) -> None:
         "search": "eks-access-search",
     }
     assert dev["namespaces"] == {"projecta": "projecta-dev", "projectb": "projectb-dev"}
-    assert dev["kubernetesGroups"] == {"projecta": "projecta:dev", "projectb": "projectb:dev"}
+    assert dev["kubernetesGroups"] == {"projecta": {"operate": "projecta:dev"}, "projectb": {"operate": "projectb:dev"}}
     assert dev["accessEntries"] == {}  # config_map mode: aws-auth only
-    assert dev["kubeconfigs"]["projecta"] == {
+    assert dev["kubeconfigs"]["projecta"]["operate"] == {
         "clusterName": "eks-dev",
         "endpoint": FAKE_ENDPOINT,
         "certificateAuthorityData": FAKE_CA,
@@ -189,26 +218,30 @@ def test_absent_admin_and_monitoring_roles_are_empty_strings_not_missing(tree: C
     assert "platform" not in outputs["groupNames"]
 
 
-def test_roles_split_by_level_are_keyed_project_dot_level(tree: ConfigTree) -> None:
+def test_a_second_level_adds_a_key_and_renames_none(tree: ConfigTree) -> None:
     def split(data: dict[str, Any]) -> None:
         data["naming"]["role"] = "{project}-{env}-{level}"
         data["naming"]["kubernetes_group"] = "{project}:{env}:{level}"
         data["roles"]["session_name_condition"] = False
 
     tree.edit("settings.yaml", split)
+    one_level = outputs_of(tree.project(), "dev")
     tree.edit("access.yaml", lambda d: d["grants"]["search"].update(projecta={"dev": "view"}))
     outputs = outputs_of(tree.project(), "dev")
     assert_shape(outputs)
     role = f"arn:aws:iam::{ACCOUNT}:role"
     assert outputs["roleArns"] == {
-        "projecta.operate": f"{role}/projecta-dev-operate",
-        "projecta.view": f"{role}/projecta-dev-view",
-        "projectb": f"{role}/projectb-dev-operate",
+        "projecta": {"operate": f"{role}/projecta-dev-operate", "view": f"{role}/projecta-dev-view"},
+        "projectb": {"operate": f"{role}/projectb-dev-operate"},
     }
-    assert outputs["kubernetesGroups"]["projecta.view"] == "projecta:dev:view"
-    assert outputs["kubeconfigs"]["projecta.view"]["namespace"] == "projecta-dev"
+    assert outputs["kubernetesGroups"]["projecta"]["view"] == "projecta:dev:view"
+    assert outputs["kubeconfigs"]["projecta"]["view"]["namespace"] == "projecta-dev"
     # Without the session-name condition, any session name works.
-    assert outputs["kubeconfigs"]["projecta.view"]["sessionNameIsUserName"] is False
+    assert outputs["kubeconfigs"]["projecta"]["view"]["sessionNameIsUserName"] is False
+    # Growing the config only added keys: every path a consumer read before is still there, with its value.
+    for key in PER_PROJECT_AND_LEVEL:
+        for project, levels in one_level[key].items():
+            assert {lv: outputs[key][project][lv] for lv in levels} == levels, (key, project)
 
 
 def test_plan_json_keys_are_documented() -> None:
