@@ -17,7 +17,17 @@ from typing import Any
 import pytest
 
 from access.commands.cli import main as cli_main
-from access.commands.preview_guard.steps import CONFIG_MAP, CONFIG_MAP_PATCH, ROLE, Destructive, destructive_steps
+from access.commands.preview_guard.steps import (
+    ACCESS_ENTRY,
+    CONFIG_MAP,
+    CONFIG_MAP_PATCH,
+    NAMESPACE_PATCH,
+    POLICY_ASSOCIATION,
+    ROLE,
+    UNKNOWN,
+    Destructive,
+    destructive_steps,
+)
 from access.errors import PreviewError
 from tests.helpers import REPO
 
@@ -150,12 +160,12 @@ def test_cli_exit_codes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out == (
         "#### Destructive-change guard: stack `dev`\n\n"
         "Allowed by the `allow-destructive-access-change` label.\n\n"
-        "| change | resource |\n|---|---|\n"
-        f"| delete IAM role projecta-dev-humans | `{ROLE_URN}` |\n"
+        "| change | resource |\n| --- | --- |\n"
+        f"| `delete IAM role projecta-dev-humans` | `{ROLE_URN}` |\n"
     )
     fine = write(tmp_path, preview(step("update", ROLE_URN, role_state(), role_state())))
     assert main([fine, "--format", "markdown"]) == 0
-    assert "No IAM role or aws-auth deletion or replacement." in capsys.readouterr().out
+    assert "Nothing that access depends on is deleted or replaced." in capsys.readouterr().out
 
 
 def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -179,3 +189,72 @@ def test_runs_as_a_module_reading_stdin() -> None:
     )
     assert result.returncode == 1
     assert "replace IAM role projecta-dev-humans (replaced because path changes)" in result.stdout
+
+
+ENTRY_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$aws:eks/accessEntry:AccessEntry::prod-node-eks-prod-nodes"
+ASSOC_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$aws:eks/accessPolicyAssociation:AccessPolicyAssociation::bg"
+NS_URN = f"{PREFIX}eks-access:cluster:ClusterAccess$kubernetes:core/v1:NamespacePatch::dev-projecta"
+NODES = "arn:aws:iam::111122223333:role/eks-dev-nodes"
+PEOPLE = "arn:aws:iam::111122223333:role/projecta-dev-humans"
+
+
+def map_roles(*entries: tuple[str, str, list[str]]) -> str:
+    return "".join(
+        f"- rolearn: {arn}\n  username: {user}\n  groups:\n" + "".join(f"    - {g}\n" for g in groups)
+        for arn, user, groups in entries
+    )
+
+
+def aws_auth(text: str) -> dict[str, Any]:
+    return state(PATCH_URN, CONFIG_MAP_PATCH, {"metadata": AWS_AUTH_META, "data": {"mapRoles": text}})
+
+
+NODE_ENTRY = (NODES, "system:node:{{EC2PrivateDNSName}}", ["system:bootstrappers", "system:nodes"])
+HUMAN_ENTRY = (PEOPLE, "projecta:dev:{{SessionName}}", ["projecta:dev"])
+
+
+@pytest.mark.parametrize(
+    ("typ", "urn", "inputs", "name"),
+    [
+        (ACCESS_ENTRY, ENTRY_URN, {"principalArn": NODES, "type": "EC2_LINUX"}, NODES),
+        (
+            POLICY_ASSOCIATION,
+            ASSOC_URN,
+            {"principalArn": PEOPLE, "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"},
+            f"{PEOPLE} -> AmazonEKSClusterAdminPolicy",
+        ),
+        (NAMESPACE_PATCH, NS_URN, {"metadata": {"name": "projecta-dev"}}, "projecta-dev"),
+    ],
+)
+def test_access_entries_associations_and_namespaces_are_guarded(
+    typ: str, urn: str, inputs: dict[str, Any], name: str
+) -> None:
+    for op, action in (("delete", "delete"), ("replace", "replace")):
+        (found,) = destructive_steps(preview(step(op, urn, state(urn, typ, inputs), state(urn, typ, inputs))))
+        assert (found.action, found.type, found.name) == (action, typ, name)
+    assert destructive_steps(preview(step("update", urn, state(urn, typ, inputs), state(urn, typ, inputs)))) == []
+
+
+def test_an_update_that_drops_a_node_mapping_is_refused() -> None:
+    old = aws_auth(map_roles(NODE_ENTRY, HUMAN_ENTRY))
+    # A human mapping removed is an ordinary access change (the diff shows it); a node mapping removed cuts nodes off.
+    assert destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(map_roles(NODE_ENTRY))))) == []
+    (found,) = destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(map_roles(HUMAN_ENTRY)))))
+    assert found.describe() == (
+        f"update aws-auth patch kube-system/aws-auth: node role mapping removed from mapRoles: {NODES}"
+    )
+    # The authenticator compares ARNs lower-cased and without the role path: a re-cased ARN is the same mapping.
+    recased = (NODES.replace("eks-dev-nodes", "EKS-dev-nodes"), *NODE_ENTRY[1:])
+    assert destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(map_roles(recased))))) == []
+    # A node entry that loses system:nodes drops the node mapping too.
+    demoted = (NODES, "system:node:{{EC2PrivateDNSName}}", ["system:bootstrappers"])
+    assert destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(map_roles(demoted)))))[0].reasons == (
+        NODES,
+    )
+
+
+def test_an_unknown_or_unreadable_new_map_fails_closed() -> None:
+    old = aws_auth(map_roles(NODE_ENTRY))
+    for after in (UNKNOWN, "rolearn: [broken"):
+        (found,) = destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(after))))
+        assert found.action == "drop" and found.reasons == (NODES,)

@@ -1,4 +1,7 @@
-"""``python -m access preview-guard``: fail a ``pulumi preview --json`` that deletes or replaces what must stay.
+"""``python -m access preview-guard``: fail a ``pulumi preview --json`` that deletes or replaces what access needs.
+
+IAM roles, aws-auth, access entries and their policy associations, namespaces; and an aws-auth update that drops
+a node role's mapping (``steps``).
 
 Exit 1 when such a step is planned and ``--allow`` is not given, 0 otherwise, 2 when the file is not a preview.
 """
@@ -19,8 +22,9 @@ EXIT_REFUSED = 1
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "preview-guard",
-        help="fail a `pulumi preview --json` that deletes or replaces an IAM role or the aws-auth patch",
-        description="Fail when `pulumi preview --json` would delete or replace an IAM role or the aws-auth patch.",
+        help="fail a `pulumi preview --json` that deletes or replaces what access depends on",
+        description="Fail when `pulumi preview --json` would delete or replace an IAM role, aws-auth, an EKS access "
+        "entry or its policy association, or a namespace, or drop a node role's mapping from aws-auth.",
     )
     parser.add_argument("preview", help="file with `pulumi preview --json` output, or - for standard input")
     parser.add_argument("--stack", help="stack name, for the report")
