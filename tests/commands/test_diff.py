@@ -9,6 +9,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from access.commands import cli
 from access.commands.diff.compare import compare
 from access.commands.diff.flags import TRUST, describe, permission_categories
 from access.commands.diff.snapshot import RuleSets, snapshot_of
-from access.commands.diff.types import DiffResult, Flag, Permission, StackDiff
+from access.commands.diff.types import Flag, Permission, StackDiff
 from access.core.config import load
 from access.core.model import AuthMode, Organisation
 from access.core.plan.environment import plan_environment
@@ -527,3 +528,179 @@ def test_removing_grants_or_members_never_adds_access(sample_org: Organisation, 
         assert diff.gained == [] and diff.principals_added == [] and diff.assumable_added == []
         assert diff.roles_added == [] and diff.namespaces_added == [] and diff.mappings_added == []
         assert dangerous([diff], ALL) == []
+
+
+# --- each side planned by its own code --------------------------------------------------------------------------
+
+CODE_FILES = ("access", "policy", "__main__.py", "pyproject.toml", "requirements.txt", ".gitignore")
+
+
+def commit_all(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def code_repo(tmp_path: Path) -> Path:
+    """A clone-like repository holding the eks-access code itself beside the config, committed once."""
+    root = tmp_path / "clone"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    for name in CODE_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "venv", "*.pyc"))
+        else:
+            shutil.copy(source, root / name)
+    project(root)
+    commit_all(root, "base")
+    return root
+
+
+def edit_file(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_commit_that_changes_only_code_fails_and_says_so(code_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    names = code_repo / "access" / "core" / "names.py"
+    names.write_text(names.read_text() + "\n# a harmless-looking line\n")
+    commit_all(code_repo, "code only")
+    code, out, err = run_cli(capsys, "--base", "HEAD~1", "--project-dir", str(code_repo), "--format", "text")
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        "eks-access diff: HEAD~1 -> working tree",
+        "SENSITIVE: 1 change(s) in checked categories "
+        "(cluster-admin, system, exec, secrets, escalation, secrets-via-workloads, trust, code)",
+        "  !! [code] code changes: access/core/names.py",
+        "dev (environment dev): unchanged",
+        "staging (environment staging): unchanged",
+        "prod (environment prod): unchanged",
+    ]
+    code, _, _ = run_cli(capsys, "--base", "HEAD~1", "--project-dir", str(code_repo), "--fail-on", "exec,secrets")
+    assert code == 0  # the code category is one of the --fail-on categories, like every other
+
+
+def test_secret_reads_added_to_a_built_in_level_show_per_principal(
+    code_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_file(
+        code_repo / "access" / "core" / "catalog.py",
+        '        rule(("",), ("pods/log",), ("get",)),\n    ),\n)',
+        '        rule(("",), ("pods/log",), ("get",)),\n        rule(("",), ("secrets",), ("get", "list")),\n    ),\n)',
+    )
+    commit_all(code_repo, "operate reads secrets")
+    for head in ([], ["--head", "HEAD"]):  # the working tree, or the commit: each side runs its own code
+        code, out, err = run_cli(capsys, "--base", "HEAD~1", "--project-dir", str(code_repo), "--format", "json", *head)
+        assert (code, err) == (1, "")
+        doc = json.loads(out)
+        assert doc["codeChanges"] == ["access/core/catalog.py"]
+        summaries = [f["summary"] for f in doc["flagged"] if f["fails"]]
+        assert summaries == [
+            "code changes: access/core/catalog.py",
+            "alice gains get,list secrets in projecta-dev",
+            "bob gains get,list secrets in projecta-dev",
+            "carol gains get,list secrets in projectb-dev",
+            "dave gains get,list secrets in projectb-dev",
+            "alice gains get,list secrets in projecta-staging",
+            "bob gains get,list secrets in projecta-staging",
+            "carol gains get,list secrets in projectb-staging",
+            "dave gains get,list secrets in projectb-staging",
+        ]
+        dev = doc["stacks"][0]
+        assert dev["permissions"]["gained"][:2] == [
+            {"principal": "alice", "namespace": "projecta-dev", "apiGroup": "", "resource": "secrets", "verb": "get"},
+            {"principal": "alice", "namespace": "projecta-dev", "apiGroup": "", "resource": "secrets", "verb": "list"},
+        ]
+        assert dev["permissions"]["lost"] == [] and dev["levels"] == []  # same level, new meaning
+
+
+def test_a_base_whose_code_cannot_print_a_snapshot_fails_in_one_line(
+    code_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = code_repo / "access" / "commands" / "diff" / "command.py"
+    edit_file(command, "    side.register(sub)\n", "")
+    commit_all(code_repo, "an eks-access from before diff-snapshot")
+    git(code_repo, "revert", "--no-edit", "HEAD")
+    git(code_repo, "reset", "-q", "--soft", "HEAD~1")  # the working tree has it again; HEAD does not
+    code, out, err = run_cli(capsys, "--base", "HEAD", "--project-dir", str(code_repo))
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: HEAD: its eks-access code cannot print a diff snapshot (it predates `diff-snapshot`), and each side "
+        "must be planned with its own code; compare with a newer base\n"
+    )
+
+
+def test_a_git_base_without_code_while_the_head_has_it_fails_in_one_line(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    infra = repo / "infra"
+    shutil.copytree(REPO / "access", infra / "access", ignore=shutil.ignore_patterns("__pycache__"))
+    code, out, err = run_cli(capsys, "--base", "main", "--project-dir", str(infra))
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: --base main: it has no eks-access code (access/) to plan it with, and the base must be planned with "
+        "its own code; compare with a base that has it\n"
+    )
+
+
+def test_a_head_snapshot_is_read_as_data(code_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit_file(code_repo / "config" / "access.yaml", "      prod: view\n", "      prod: operate\n")
+    printed = subprocess.run(
+        [sys.executable, "-m", "access", "diff-snapshot", "--project-dir", str(code_repo)],
+        cwd=code_repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    snapshot_file = tmp_path / "head.json"
+    snapshot_file.write_text(printed.stdout)
+    args = ["--base", "HEAD", "--project-dir", str(code_repo), "--format", "text"]
+    code, planned, _ = run_cli(capsys, *args)
+    code_from_file, read, _ = run_cli(capsys, *args, "--head-snapshot", str(snapshot_file))
+    assert (code, code_from_file) == (1, 1) and read == planned
+    assert "  !! [exec] prod: alice gains create pods/exec in projecta-prod" in read
+    doc = json.loads(printed.stdout)
+    del doc["stacks"]["prod"]["access"]
+    snapshot_file.write_text(json.dumps(doc))
+    code, out, err = run_cli(capsys, *args, "--head-snapshot", str(snapshot_file))
+    assert (code, out) == (2, "")
+    assert err == f"error: {snapshot_file}: not an eks-access diff snapshot (stacks.prod has no 'access')\n"
+    snapshot_file.write_text(json.dumps({**doc, "eksAccessSnapshot": 9}))
+    code, _, err = run_cli(capsys, *args, "--head-snapshot", str(snapshot_file))
+    assert (
+        err == f"error: {snapshot_file}: not an eks-access diff snapshot (version 9; this eks-access reads version 1)\n"
+    )
+
+
+def test_a_widened_permission_is_a_gain_and_never_a_loss(sample_org: Organisation, tree: ConfigTree) -> None:
+    def level_of(verbs: list[str], resources: list[str]) -> Edit:
+        def edit(t: ConfigTree) -> None:
+            def change(d: dict[str, Any]) -> None:
+                rules = [{"api_groups": [""], "resources": resources, "verbs": verbs}]
+                d["levels"] = {"reader": {"allow_escalation": True, "rules": rules}}
+                d["grants"]["search"]["projectb"]["dev"] = "reader"
+
+            t.edit("access.yaml", change)
+
+        return edit
+
+    def plan(edit: Edit, root: Path) -> Any:
+        t = ConfigTree(root)
+        edit(t)
+        org = t.load()
+        return snapshot(plan_environment(org, "dev", MODES["dev"]), org)
+
+    narrow = plan(level_of(["get"], ["pods", "services"]), tree.root / "a")
+    for verbs, resources, gained in (
+        (["*"], ["pods", "services"], [("pods", "*"), ("services", "*")]),
+        (["get"], ["*"], [("*", "get")]),
+        (["get", "list"], ["pods", "services"], [("pods", "list"), ("services", "list")]),
+    ):
+        diff = diff_between("dev", narrow, plan(level_of(verbs, resources), tree.root / "-".join(verbs + resources)))
+        assert diff.lost == [], (verbs, resources)
+        assert sorted({(p.resource, p.verb) for p in diff.gained}) == gained
+        # And the other way round: narrowing loses what the wide grant covered, and gains nothing.
+        back = diff_between("dev", plan(level_of(verbs, resources), tree.root / ("b" + "-".join(verbs))), narrow)
+        assert back.gained == [] and back.lost

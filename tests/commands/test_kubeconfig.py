@@ -243,7 +243,9 @@ def test_changed_access_updates_in_place_and_flags_contexts_no_longer_granted(
     kube.write_text(yaml.safe_dump(document, sort_keys=False))
     before = yaml.safe_load(kube.read_text())
     outputs = json.loads(OUTPUTS.read_text())
-    outputs["kubeconfigs"]["projecta"]["operate"]["roleArn"] = "arn:aws:iam::111122223333:role/people/projecta-dev-humans"
+    outputs["kubeconfigs"]["projecta"]["operate"]["roleArn"] = (
+        "arn:aws:iam::111122223333:role/people/projecta-dev-humans"
+    )
     changed = tmp_path / "outputs.json"
     changed.write_text(json.dumps(outputs))
     monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(changed))

@@ -27,15 +27,15 @@ def test_markdown_rows_name_person_role_identity_and_verbs(capsys: pytest.Captur
     assert "| `aws:iam/role:Role` | 5 |" in lines
     assert "| `aws:iam/userGroupMembership:UserGroupMembership` | 5 |" in lines
     assert (
-        f"| alice | `projecta-dev-humans` | `projecta:dev:alice` | `projecta:dev` | `projecta-dev` | operate | "
-        f"{OPERATE_RULES} |"
+        f"| `alice` | `projecta-dev-humans` | `projecta:dev:alice` | `projecta:dev` | `projecta-dev` | `operate` | "
+        f"`{OPERATE_RULES}` |"
     ) in lines
     assert (
-        "| erin | `dev-cluster-admins` | `cluster-admin:erin` | `eks-access:cluster-admins` | `*` | cluster-admin | "
-        "everything (cluster-admin) |"
+        "| `erin` | `dev-cluster-admins` | `cluster-admin:erin` | `eks-access:cluster-admins` | `*` | "
+        "`cluster-admin` | `everything (cluster-admin)` |"
     ) in lines
     # carol (search) never reaches projecta
-    assert not [line for line in lines if line.startswith("| carol |") and "projecta" in line]
+    assert not [line for line in lines if line.startswith("| `carol` |") and "projecta" in line]
     map_roles = out[out.index("```yaml") + len("```yaml\n") : out.index("```", out.index("```yaml") + 3)]
     assert map_roles.startswith(
         "- rolearn: arn:aws:iam::111122223333:role/eks-dev-nodes\n"

@@ -192,18 +192,21 @@ def _summary_rows(result: DiffResult, stacks: list[StackDiff], failing: list[Fla
 
 
 def _sensitive_rows(stacks: list[StackDiff], failing: list[Flag]) -> list[list[str]]:
-    """One row per (stack, change, place): the principals it applies to, listed in full."""
-    grouped: dict[tuple[str, str, tuple[str, ...], str, str], list[str]] = defaultdict(list)
-    for d in stacks:
+    """One row per (stack, change, place), the principals listed in full: what counts first (prod first), then
+    the losses, which never fail."""
+    grouped: dict[tuple[bool, int, str, str, tuple[str, ...], str, str], list[str]] = defaultdict(list)
+    for order, d in enumerate(stacks):
         for f in d.flags:
-            key = (d.stack, _mark(f, failing), f.categories, f.change or f.text, f.namespace if f.change else "")
+            where = f.namespace if f.change else ""
+            key = (not f.counts, order, d.stack, _mark(f, failing), f.categories, f.change or f.text, where)
             grouped[key].append(f.principal)
     rows = []
-    for (stack, mark, categories, change, namespace), principals in grouped.items():
+    for (_, _, stack, mark, categories, change, namespace), principals in sorted(
+        grouped.items(), key=lambda i: i[0][:2]
+    ):
         where = "" if not namespace else ("cluster-wide" if namespace == CLUSTER_WIDE else code(namespace))
-        rows.append(
-            [mark, escape(", ".join(categories)), code(stack), code(change), where, codes(p for p in principals if p)]
-        )
+        listed = codes(p for p in principals if p)
+        rows.append([mark, escape(", ".join(categories)), code(stack), code(change), where, listed])
     return rows
 
 
@@ -252,8 +255,10 @@ def _stack_markdown(doc: Bounded, d: StackDiff) -> None:
         return
     before = [title, ""] + ([f"Stack {escape(d.status)}.", ""] if d.status != "changed" else [])
     rows = [[escape(what), code(detail)] for what, detail in _lines(d)]
-    if not doc.add_table(before, ["change", "detail"], rows, f"{{n}} more changes in {d.stack}"):
+    if not rows:
         doc.add(before)
+    elif not doc.add_table(before, ["change", "detail"], rows, f"{{n}} more changes in {d.stack}"):
+        return
     for heading, perms in (("Access gained", d.gained), ("Access lost", d.lost)):
         places = [[code(p), code(ns), code(text)] for p, ns, text in _by_place(perms)]
         doc.add_table([f"**{heading}**", ""], ["principal", "namespace", "permissions"], places,

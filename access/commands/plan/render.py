@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from access.commands.markdown import code, codes, escape, table
 from access.core.evaluate import summarise_rules
 from access.core.model import PolicyRule
 
@@ -81,25 +82,24 @@ def print_text(doc: dict[str, Any]) -> None:
 
 
 def markdown(doc: dict[str, Any]) -> str:
+    """The plan as a pull-request comment: every value from config is a code span (access/commands/markdown.py)."""
+    access = [
+        [code(r["principal"]), code(r["role"]), code(r["username"]), codes(r["groups"]), code(r["namespace"]),
+         code(r["level"]), code(_rules_text(r))]
+        for r in doc["access"]
+    ]  # fmt: skip
     lines = [
-        f"### eks-access plan: `{doc['stack']}`",
+        f"### eks-access plan: {code(doc['stack'], False)}",
         "",
-        f"Environment **{doc['environment']}**, account `{doc['accountId']}`, cluster `{doc['clusterName']}` "
-        f"(auth mode `{doc['authMode']}`), {doc['resourceCount']} resources.",
+        f"Environment **{escape(doc['environment'])}**, account {code(doc['accountId'], False)}, "
+        f"cluster {code(doc['clusterName'], False)} (auth mode {code(doc['authMode'], False)}), "
+        f"{doc['resourceCount']} resources.",
         "",
-        "| resource type | count |",
-        "|---|---:|",
-        *[f"| `{t}` | {c} |" for t, c in doc["resources"].items()],
+        *table(["resource type", "count"], [[code(t), str(c)] for t, c in doc["resources"].items()], ["left", "right"]),
         "",
         "#### Effective access",
         "",
-        "| principal | via role | Kubernetes user | groups | namespace | level | may |",
-        "|---|---|---|---|---|---|---|",
-        *[
-            f"| {r['principal']} | `{r['role']}` | `{r['username']}` | {', '.join(f'`{g}`' for g in r['groups'])} | "
-            f"`{r['namespace']}` | {r['level']} | {_rules_text(r)} |"
-            for r in doc["access"]
-        ],
+        *table(["principal", "via role", "Kubernetes user", "groups", "namespace", "level", "may"], access),
     ]
     if doc["mapRoles"]:
         lines += [
