@@ -1,6 +1,7 @@
 # The two commands the README starts with; each creates .venv when it is missing (only Python is needed).
 #   make plan   the dev stack's offline plan: installs the runtime lock (requirements.txt), as Pulumi does
-#   make test   ruff, mypy, the layering contract and the whole test suite: installs the dev lock on top
+#   make test   ruff, mypy, the layering contract, actionlint and zizmor on the workflows, and the whole test
+#               suite: installs the dev lock on top
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -23,10 +24,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 plan: $(VENV)/.runtime  ## what the $(STACK) stack would do: offline, no credentials
 	$(PY) -m access plan --stack $(STACK)
 
-test: $(VENV)/.dev  ## ruff, mypy, the layering contract and the whole test suite
+test: $(VENV)/.dev  ## ruff, mypy, the layering contract, the workflow linters and the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck -pyflakes=
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 	$(PY) -m pytest -q -n auto
 
 lint: $(VENV)/.dev
