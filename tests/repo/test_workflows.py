@@ -7,6 +7,7 @@ parsed with our own argument parsers, so a renamed flag fails here. actionlint a
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -102,7 +103,7 @@ def command_lines(script: str, program: str) -> list[str]:
 
 def parse(line: str) -> Any:
     """The ``python -m access ...`` arguments of a workflow line, through our own parser."""
-    argv = shlex.split(line.split(" > ")[0].split(" | ")[0])
+    argv = shlex.split(line.split(" > ", maxsplit=1)[0].split(" | ", maxsplit=1)[0])
     start = argv.index("access") + 1
     return cli.build_parser().parse_args([a for a in argv[start:] if a != '"${allow[@]}"' and a != "${allow[@]}"])
 
@@ -286,7 +287,7 @@ def test_preview_uses_the_pull_requests_program_with_the_base_branchs_policy_pac
     assert line.startswith("gate/.venv/bin/python -m access preview-guard preview.json ")
     monkeypatch.chdir(tmp_path)
     urn = "urn:pulumi:dev::eks-access::eks-access:iam:EnvironmentIam$aws:iam/role:Role::dev-projecta-dev-humans"
-    (tmp_path / "preview.json").write_text('{"steps": [{"op": "delete", "urn": "%s"}]}' % urn)
+    (tmp_path / "preview.json").write_text(json.dumps({"steps": [{"op": "delete", "urn": urn}]}))
     args = parse(line.replace('"$STACK"', "dev"))
     assert args.func(args) == 1
     args.allow = True
