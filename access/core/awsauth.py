@@ -14,6 +14,7 @@ would drop or misread entries.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,11 +66,16 @@ def authenticator_key(arn: str) -> str:
 
 
 def render(entries: Iterable[MapEntry], arn_key: str = ROLE_ARN_KEY) -> str:
+    """Serialize entries for aws-auth (see :func:`_render`); the same entries are rendered once per process."""
+    return _render(tuple(entries), arn_key)
+
+
+@functools.lru_cache(maxsize=32)
+def _render(items: tuple[MapEntry, ...], arn_key: str) -> str:
     """Serialize entries for aws-auth and prove the authenticator reads back exactly these entries.
 
     Refuses duplicate ARNs (compared as the authenticator does), which would make one entry silently win.
     """
-    items = list(entries)
     seen: dict[str, MapEntry] = {}
     for entry in items:
         key = authenticator_key(entry.arn)
@@ -114,9 +120,15 @@ def parse(text: str | None, arn_key: str = ROLE_ARN_KEY) -> list[MapEntry]:
     authenticator matches, ``arn:aws:iam::<account>:role/AWSReservedSSO_<set>_*``.
     Raises AwsAuthError for anything the authenticator would drop or misread.
     """
-    what = USERS_KEY if arn_key == USER_ARN_KEY else ROLES_KEY
     if text is None or not text.strip():
         return []
+    return list(_parse(text, arn_key))
+
+
+@functools.lru_cache(maxsize=32)
+def _parse(text: str, arn_key: str) -> tuple[MapEntry, ...]:
+    """The same text is read more than once per plan (the render's round trip, the access evaluator): once."""
+    what = USERS_KEY if arn_key == USER_ARN_KEY else ROLES_KEY
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -125,7 +137,7 @@ def parse(text: str | None, arn_key: str = ROLE_ARN_KEY) -> list[MapEntry]:
             "in this state: fix it by hand (kubectl edit -n kube-system configmap/aws-auth) before eks-access writes it"
         ) from None
     if data is None:
-        return []
+        return ()
     if not isinstance(data, list):
         raise AwsAuthError(f"live aws-auth {what} is not a YAML list; fix it by hand before eks-access writes it")
     out: list[MapEntry] = []
@@ -149,7 +161,7 @@ def parse(text: str | None, arn_key: str = ROLE_ARN_KEY) -> list[MapEntry]:
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             raise AwsAuthError(f"live aws-auth {what} entry {arn} has groups that are not a list of strings")
         out.append(MapEntry(arn, username or "", tuple(groups), LIVE))
-    return out
+    return tuple(out)
 
 
 def _sso_pattern(sso: Any, what: str, index: int) -> str:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from access.core.model import CiDeployer, Monitoring, RoleSettings
+from access.core.model import CiDeployer, GithubOidc, Monitoring, RoleSettings
 
 VERSION = "2012-10-17"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -32,11 +32,17 @@ def policy_size(document: PolicyDocument) -> int:
 
 
 USERNAME_VARIABLE = "${aws:username}"
+# IAM user names are unique ignoring case (IAM identifiers page), but ${aws:username} is IAM's own spelling: the
+# pin compares ignoring case, so a config member "alice" for the IAM user "Alice" still works.
+# StringEqualsIgnoreCase applies to sts:RoleSessionName, a String key, and policy variables may be used in it
+# (IAM condition operators; "IAM policy elements: Variables").
+SESSION_PIN_OPERATOR = "StringEqualsIgnoreCase"
+PIN_OPERATORS = ("StringEquals", SESSION_PIN_OPERATOR)
 
 
 def _pins_session_name(statement: dict[str, Any]) -> bool:
-    equals = (statement.get("Condition") or {}).get("StringEquals", {})
-    return bool(equals.get("sts:RoleSessionName") == USERNAME_VARIABLE)
+    condition = statement.get("Condition") or {}
+    return any(condition.get(op, {}).get("sts:RoleSessionName") == USERNAME_VARIABLE for op in PIN_OPERATORS)
 
 
 def _grants_assume_role(statement: dict[str, Any]) -> bool:
@@ -66,18 +72,46 @@ def session_name_identifies_user(trust_policy: PolicyDocument) -> bool:
     return bool(granting) and all(_pins_session_name(s) for s in granting)
 
 
+def _members_and_rest(document: PolicyDocument) -> tuple[set[str], str]:
+    """The IAM user names a closed trust lists, and the document without them."""
+    members: set[str] = set()
+    stripped = json.loads(policy_json(document))
+    for statement in _statements(stripped):
+        for block in (statement.get("Condition") or {}).values():
+            if isinstance(block, dict) and "aws:username" in block:
+                value = block.pop("aws:username")
+                members |= {str(v).lower() for v in (value if isinstance(value, list) else [value])}
+    return members, policy_json(stripped)
+
+
+def trust_only_narrows(before: PolicyDocument, after: PolicyDocument) -> bool:
+    """The change from ``before`` to ``after`` only removes members a closed trust names: nobody new may assume
+    the role, and every other condition (MFA, session pin, principals) is as it was."""
+    members_before, rest_before = _members_and_rest(before)
+    members_after, rest_after = _members_and_rest(after)
+    return rest_before == rest_after and members_after <= members_before
+
+
 def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 
 
-def _conditions(settings: RoleSettings, account_users: bool) -> dict[str, dict[str, str]]:
-    """Trust conditions for the account-root statement (``account_users``) or the explicit principals."""
-    conditions: dict[str, dict[str, str]] = {}
+def _conditions(
+    settings: RoleSettings, account_users: bool, members: tuple[str, ...] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Trust conditions for the account-root statement (``account_users``) or the explicit principals.
+
+    ``members`` closes an account-root trust to exactly those IAM users (``aws:username`` is in the request
+    context only for IAM users; roles and federated sessions never match it)."""
+    conditions: dict[str, dict[str, Any]] = {}
     if account_users and settings.session_name_condition:
         # The session name becomes {{SessionName}} in the Kubernetes username: pinning it to the caller's
         # IAM user name puts the person in every audit-log entry. Roles have no aws:username, so this
         # statement also keeps other roles of the account out.
-        conditions.setdefault("StringEquals", {})["sts:RoleSessionName"] = "${aws:username}"
+        conditions.setdefault(SESSION_PIN_OPERATOR, {})["sts:RoleSessionName"] = USERNAME_VARIABLE
+    if account_users and members is not None:
+        users = sorted(set(members), key=str.lower)
+        conditions.setdefault(SESSION_PIN_OPERATOR, {})["aws:username"] = users[0] if len(users) == 1 else users
     if not account_users and settings.external_id is not None:
         # The confused-deputy guard for principals in other accounts (third parties, SSO accounts).
         conditions.setdefault("StringEquals", {})["sts:ExternalId"] = settings.external_id
@@ -89,7 +123,7 @@ def _conditions(settings: RoleSettings, account_users: bool) -> dict[str, dict[s
 
 
 def _statement(
-    sid: str, principal: dict[str, Any], action: str | list[str], conditions: dict[str, dict[str, str]] | None = None
+    sid: str, principal: dict[str, Any], action: str | list[str], conditions: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": action}
     if conditions:
@@ -102,17 +136,22 @@ def _one_or_sorted(values: Iterable[str]) -> str | list[str]:
     return items[0] if len(items) == 1 else items
 
 
-def human_trust_policy(account_id: str, settings: RoleSettings) -> PolicyDocument:
-    """Trust for a role people assume: the account root (who may assume is decided by group policies)
-    with the session-name and MFA conditions, plus any explicitly trusted principals (e.g. SSO roles)."""
+def human_trust_policy(
+    account_id: str, settings: RoleSettings, members: tuple[str, ...] | None = None
+) -> PolicyDocument:
+    """Trust for a role people assume: the account root with the session-name and MFA conditions, plus any
+    explicitly trusted principals (e.g. SSO roles).
+
+    Open (``members`` None): who may assume is decided by identity policies, eks-access's group policies and
+    any other the account's principals have. Closed: only the IAM users named (still needing the group policy)."""
     statements = []
     if settings.trust_account_root:
         statements.append(
             _statement(
-                "AccountUsersAllowedByGroupPolicy",
+                "AccountUsersAllowedByGroupPolicy" if members is None else "TeamMembersAllowedByGroupPolicy",
                 {"AWS": account_root(account_id)},
                 "sts:AssumeRole",
-                _conditions(settings, account_users=True),
+                _conditions(settings, account_users=True, members=members),
             )
         )
     if settings.trusted_principals:
@@ -151,22 +190,33 @@ def monitoring_trust_policy(monitoring: Monitoring) -> PolicyDocument:
     return {"Version": VERSION, "Statement": statements}
 
 
+def github_provider_arn(account_id: str, github: GithubOidc) -> str:
+    return github.provider_arn or f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+def github_subject(github: GithubOidc) -> str:
+    """The token ``sub`` a deployer's workflow presents: a job that names a deployment environment gets
+    ``repo:<owner>/<name>:environment:<env>`` (the branch is not in it; the environment's protection rules decide
+    which branches may deploy), any other job ``repo:<owner>/<name>:ref:refs/heads/<branch>``."""
+    if github.environment:
+        return f"repo:{github.repository}:environment:{github.environment}"
+    return f"repo:{github.repository}:ref:refs/heads/{github.branch}"
+
+
 def ci_trust_policy(account_id: str, ci: CiDeployer) -> PolicyDocument:
     if ci.github is not None:
-        github = ci.github
-        provider = github.provider_arn or f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
-        if github.environment:
-            # A job that names a deployment environment gets this sub (the branch is not in it); the
-            # environment's own protection rules decide which branches may deploy.
-            subject = f"repo:{github.repository}:environment:{github.environment}"
-        else:
-            subject = f"repo:{github.repository}:ref:refs/heads/{github.branch}"
         # StringEquals on sub, never StringLike with a wildcard: only this branch or deployment environment.
         conditions = {
-            "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subject}
+            "StringEquals": {
+                f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
+                f"{GITHUB_OIDC_HOST}:sub": github_subject(ci.github),
+            }
         }
         statement = _statement(
-            "GithubActionsOidc", {"Federated": provider}, "sts:AssumeRoleWithWebIdentity", conditions
+            "GithubActionsOidc",
+            {"Federated": github_provider_arn(account_id, ci.github)},
+            "sts:AssumeRoleWithWebIdentity",
+            conditions,
         )
     else:
         assert ci.trusted_role_arn is not None  # the loader requires exactly one trust source

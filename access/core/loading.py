@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from access.core import config, quotas, stack_settings
+from access.core.evaluate import Evaluation, check_stack
 from access.core.model import Organisation
 from access.core.plan.environment import plan_environment
 from access.core.plan.types import EnvironmentPlan
@@ -21,6 +22,8 @@ class LoadedStack:
     settings: StackSettings
     org: Organisation
     plan: EnvironmentPlan
+    # The effective access of the stack's cluster, already verified equal to what config grants.
+    evaluation: Evaluation | None = None
 
 
 def config_location(settings: StackSettings, project_dir: Path, override: Path | None = None) -> tuple[Path, str]:
@@ -48,9 +51,10 @@ def load_organisation(settings: StackSettings, project_dir: Path, override: Path
 
 
 def plan_stack(settings: StackSettings, org: Organisation) -> LoadedStack:
+    """The plan, refused unless what it renders gives every principal exactly what config grants."""
     plan = plan_environment(org, settings.environment, settings.auth_mode, settings.stack)
     stack_settings.check_account(settings, plan.account_id, plan.account)
-    return LoadedStack(settings, org, plan)
+    return LoadedStack(settings, org, plan, check_stack(org, plan))
 
 
 def load_stack(project_dir: Path, stack: str, override: Path | None = None) -> LoadedStack:

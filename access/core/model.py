@@ -26,6 +26,14 @@ class AuthMode(StrEnum):
         return self is not AuthMode.CONFIG_MAP
 
 
+class Trust(StrEnum):
+    """Who an account-root trust admits: any IAM user of the account its own policies allow (``account``), or
+    only the members of the teams the role is for (``members``). Both also need eks-access's group policy."""
+
+    ACCOUNT = "account"
+    MEMBERS = "members"
+
+
 class RoleKind(StrEnum):
     """The roles eks-access creates: per project-environment for people, and once per environment for the rest."""
 
@@ -149,6 +157,7 @@ class RoleSettings:
     session_name_condition: bool = True
     mfa: Mfa = Mfa()
     trust_account_root: bool = True
+    trust: Trust = Trust.ACCOUNT  # project roles; the admin role has its own (Organisation.admin_trust)
     trusted_principals: tuple[str, ...] = ()
     external_id: str | None = None
     managed_policy_arns: tuple[str, ...] = ()
@@ -225,5 +234,6 @@ class Organisation:
     naming: Naming
     roles: RoleSettings
     create_users: bool
+    admin_trust: Trust = Trust.MEMBERS
     # where each piece came from, for error messages raised after loading (e.g. quotas)
     files: dict[str, str] = field(default_factory=dict, compare=False)

@@ -50,9 +50,11 @@ def preflight(org: Organisation) -> None:
                 + _raise_or_split("IAM groups per account", group_count, MAX_GROUPS_PER_ACCOUNT, "teams")
             )
         _group_policy_sizes(org, envs, roles_by_env)
-        for env in envs:
-            for role in roles_by_env[env]:
-                _trust_policy_size(org, account.quotas.role_trust_policy_chars, account.id, role)
+        # The largest trust policy of the account decides the quota to declare: name it, not the first one over.
+        account_roles = [role for env in envs for role in roles_by_env[env]]
+        if account_roles:
+            largest = max(account_roles, key=lambda r: iam.policy_size(r.trust_policy))
+            _trust_policy_size(org, account.quotas.role_trust_policy_chars, account.id, largest)
     _access_entries_per_cluster(org, roles_by_env)
 
 

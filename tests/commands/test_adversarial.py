@@ -153,7 +153,7 @@ CASES = [
         "trust-policy-over-limit",
         [trusted_principals(50)],
         "config/settings.yaml: roles.trusted_principals",
-        "trust policy of role 'projecta-dev-humans' is 2751 characters; the account main quota is 2048",
+        "trust policy of role 'dev-cluster-admins' is 2782 characters; the account main quota is 2048",
     ),
     Bad(
         "group-policy-over-5120",

@@ -165,7 +165,9 @@ def test_removing_a_member_only_removes_access(
     assert diff.gained == [] and diff.principals_added == [] and diff.assumable_added == []
     assert diff.lost and all(p.principal == member for p in diff.lost)
     assert dangerous([diff], ALL) == []
-    assert all(not f.counts and f.text.startswith(f"{member} loses ") for f in diff.flags)
+    # The admin role's trust names its members (closed trust): dropping one narrows it, listed but never failing.
+    narrowed = "trust policy of role dev-cluster-admins only drops members it named"
+    assert all(not f.counts and (f.text.startswith(f"{member} loses ") or f.text == narrowed) for f in diff.flags)
 
 
 def test_new_cluster_admin_is_flagged_first(sample_org: Organisation, tree: ConfigTree) -> None:
@@ -182,7 +184,9 @@ def test_new_cluster_admin_is_flagged_first(sample_org: Organisation, tree: Conf
             ("cluster-admin", "exec", "secrets", "escalation", "secrets-via-workloads"),
             "zoe gains everything (* on */*) cluster-wide",
             True,
-        )
+        ),
+        # The admin role's closed trust now names zoe too: who may assume it changes, and that fails too.
+        (("trust",), "trust policy of role dev-cluster-admins changes (who may assume it)", True),
     ]
 
 
@@ -194,7 +198,12 @@ def test_new_project_adds_namespace_role_and_access(sample_org: Organisation, tr
     diff = diff_of(sample_org, tree, add_project, "dev")
     assert diff.namespaces_added == ["projectc-dev"]
     assert diff.roles_added == ["projectc-dev-humans"]
-    assert diff.assumable_added == [("carol", "projectc-dev-humans"), ("dave", "projectc-dev-humans")]
+    # Open trust (roles.trust: account): the account's other IAM users may assume it with their own policies.
+    assert diff.assumable_added == [
+        ("account 111122223333 (any IAM user its own policies allow)", "projectc-dev-humans"),
+        ("carol", "projectc-dev-humans"),
+        ("dave", "projectc-dev-humans"),
+    ]
     assert diff.mappings_added[0].section == "mapRoles"
     assert diff.mappings_added[0].arn == "arn:aws:iam::111122223333:role/projectc-dev-humans"
     assert diff.flags == []  # view: no exec, no secrets, no system group
@@ -240,10 +249,15 @@ def test_break_glass_in_aws_auth_is_cluster_admin_and_system(sample_org: Organis
     )
     assert texts(diff) == [
         (
+            (CLUSTER_ADMIN, EXEC, SECRETS, ESCALATION, WORKLOADS),
+            f"{arn} gains everything (* on */*) cluster-wide",
+            True,
+        ),
+        (
             (CLUSTER_ADMIN, SYSTEM),
             f"aws-auth mapRoles adds {arn} -> break-glass:{{{{SessionName}}}} [system:masters]",
             True,
-        )
+        ),
     ]
 
 
@@ -281,7 +295,20 @@ def test_added_and_removed_stacks() -> None:
     dev = snapshot(plan_environment(org, "dev"), org)
     added = diff_between("dev", None, dev)
     assert added.status == "added"
-    assert added.principals_added == ["alice", "bob", "carol", "ci/jenkins", "dave", "erin", "monitoring"]
+    # Principals as the access evaluator finds them: people, the machines behind the CI and monitoring roles,
+    # the CI ServiceAccounts, and the open-trust "any IAM user of the account" of the project roles.
+    assert added.principals_added == [
+        "account 111122223333 (any IAM user its own policies allow)",
+        "alice",
+        "arn:aws:iam::111122223333:role/jenkins",
+        "arn:aws:iam::111122223333:role/prometheus",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "serviceaccount:projecta-dev:jenkins-deployer",
+        "serviceaccount:projectb-dev:jenkins-deployer",
+    ]
     removed = diff_between("dev", dev, None)
     assert removed.status == "removed" and removed.gained == [] and len(removed.lost) == len(added.gained)
 

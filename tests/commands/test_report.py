@@ -59,7 +59,9 @@ def test_text_shows_resources_mapping_rbac_and_the_matrix(capsys: pytest.Capture
         "RoleBinding/projecta-dev/eks-access-humans-operate",
         "Role eks-access-operate -> Group projecta:dev",
         "Effective access (who can do what, where)",
-        "projecta:dev:alice (projecta:dev)",
+        "│ alice ",
+        "projecta:dev:alice",
+        "dev-monitoring",  # the role the monitoring system assumes
     ):
         assert expected in out, expected
 

@@ -105,7 +105,7 @@ CASES = [
         [put("settings.yaml", ["roles", "session_duration"], 3600)],
         "config/settings.yaml: roles.session_duration: unknown key; expected one of: external_id, "
         "managed_policy_arns, max_session_duration, mfa, path, permissions_boundary, "
-        "session_name_condition, tags, trust_account_root, trusted_principals",
+        "session_name_condition, tags, trust, trust_account_root, trusted_principals",
     ),
     case(
         "unknown-naming-key",

@@ -32,7 +32,7 @@ OTHER_ACCOUNT = "444455556666"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 SSO_ROLE = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0123456789abcdef"
 PARTNER_ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/partner-operators"
-SESSION_NAME = {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}}
+SESSION_NAME = {"StringEqualsIgnoreCase": {"sts:RoleSessionName": "${aws:username}"}}
 MFA_DEFAULT = {
     "Bool": {"aws:MultiFactorAuthPresent": "true"},
     "NumericLessThan": {"aws:MultiFactorAuthAge": "86400"},
@@ -75,7 +75,7 @@ def test_default_trust_is_account_root_with_session_name_pinned_to_user_name() -
     policy = iam.human_trust_policy(ACCOUNT, RoleSettings())
     assert policy == document(root_statement(SESSION_NAME))
     assert iam.policy_json(policy) == (
-        '{"Statement":[{"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:RoleSessionName":'
+        '{"Statement":[{"Action":"sts:AssumeRole","Condition":{"StringEqualsIgnoreCase":{"sts:RoleSessionName":'
         '"${aws:username}"}},"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},'
         '"Sid":"AccountUsersAllowedByGroupPolicy"}],"Version":"2012-10-17"}'
     )
@@ -316,7 +316,16 @@ def test_role_path_is_kept_in_group_policies(tree: ConfigTree) -> None:
 def test_sample_roles_carry_the_documents_above(sample_org: Organisation) -> None:
     roles = {r.key: r for r in build_roles(sample_org, "prod")}
     assert roles["human/projecta/view"].trust_policy == document(root_statement(SESSION_NAME))
-    assert roles["admin"].trust_policy == document(root_statement(SESSION_NAME))
+    # The admin role is closed to the admin teams' members by default (cluster_admins.trust: members).
+    assert roles["admin"].trust_policy == document(
+        {
+            "Sid": "TeamMembersAllowedByGroupPolicy",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEqualsIgnoreCase": {"sts:RoleSessionName": "${aws:username}", "aws:username": "erin"}},
+        }
+    )
     assert roles["monitoring"].trust_policy == document(
         {
             "Sid": "MonitoringSystemRoles",
@@ -335,12 +344,32 @@ def test_sample_roles_carry_the_documents_above(sample_org: Organisation) -> Non
     )
 
 
+def test_closed_trust_names_exactly_the_members_ignoring_case_and_order() -> None:
+    policy = iam.human_trust_policy(ACCOUNT, RoleSettings(), members=("bob", "Alice", "bob"))
+    (statement,) = policy["Statement"]
+    assert statement["Sid"] == "TeamMembersAllowedByGroupPolicy"
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert statement["Condition"] == {
+        "StringEqualsIgnoreCase": {"sts:RoleSessionName": "${aws:username}", "aws:username": ["Alice", "bob"]}
+    }
+
+
+def test_project_roles_close_their_trust_with_roles_trust_members(tree: ConfigTree) -> None:
+    tree.edit("settings.yaml", lambda d: d["roles"].update(trust="members"))
+    roles = {r.key: r for r in build_roles(tree.load(), "dev")}
+    conditions = roles["human/projecta/operate"].trust_policy["Statement"][0]["Condition"]
+    assert conditions["StringEqualsIgnoreCase"]["aws:username"] == ["alice", "bob"]
+    assert roles["human/projectb/operate"].trust_policy["Statement"][0]["Condition"]["StringEqualsIgnoreCase"][
+        "aws:username"
+    ] == ["carol", "dave"]
+
+
 # --- sizes -------------------------------------------------------------------------------------------------------
 
 
 def test_sizes_are_the_compact_json_length() -> None:
-    assert iam.policy_size(iam.human_trust_policy(ACCOUNT, RoleSettings())) == 248
-    assert iam.policy_size(iam.human_trust_policy(ACCOUNT, RoleSettings(mfa=Mfa(required=True)))) == 346
+    assert iam.policy_size(iam.human_trust_policy(ACCOUNT, RoleSettings())) == 258
+    assert iam.policy_size(iam.human_trust_policy(ACCOUNT, RoleSettings(mfa=Mfa(required=True)))) == 356
     assert iam.policy_size(iam.assume_roles_policy([f"arn:aws:iam::{ACCOUNT}:role/projecta-dev-humans"])) == 176
 
 

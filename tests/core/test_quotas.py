@@ -207,13 +207,14 @@ def principals(count: int) -> list[str]:
 
 def test_trust_policy_over_the_default_quota_names_the_role_and_how_to_raise(tree: ConfigTree) -> None:
     tree.edit("settings.yaml", lambda d: d["roles"].update(trusted_principals=principals(40)))
+    # The largest trust policy is named: the admin role's, whose closed trust also lists its members.
     assert preflight_error(tree) == (
-        "config/settings.yaml: roles.trusted_principals: trust policy of role 'projecta-dev-humans' is 2311 "
+        "config/settings.yaml: roles.trusted_principals: trust policy of role 'dev-cluster-admins' is 2342 "
         "characters; "
-        "the account main quota is 2048: trust fewer principals, or raise 'Role trust policy length' to at least 2311 "
+        "the account main quota is 2048: trust fewer principals, or raise 'Role trust policy length' to at least 2342 "
         "(max 4096) and declare accounts.main.quotas.role_trust_policy_chars"
     )
-    declare_quotas(tree, role_trust_policy_chars=2311)
+    declare_quotas(tree, role_trust_policy_chars=2342)
     quotas.preflight(tree.load())
 
 
@@ -221,7 +222,7 @@ def test_trust_policy_beyond_what_aws_allows_at_most(tree: ConfigTree) -> None:
     tree.edit("settings.yaml", lambda d: d["roles"].update(trusted_principals=principals(80)))
     declare_quotas(tree, role_trust_policy_chars=4096)
     assert preflight_error(tree) == (
-        "config/settings.yaml: roles.trusted_principals: trust policy of role 'projecta-dev-humans' is 4271 "
+        "config/settings.yaml: roles.trusted_principals: trust policy of role 'dev-cluster-admins' is 4302 "
         "characters; "
         "the account main quota is 4096: trust fewer principals; AWS allows at most 4096"
     )

@@ -32,6 +32,7 @@ USER = "aws:iam/user:User"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 COMPONENT = "eks-access:iam:EnvironmentIam"
 DEFAULT_TRUST = iam.policy_json(iam.human_trust_policy(ACCOUNT, RoleSettings()))
+ADMIN_TRUST = iam.policy_json(iam.human_trust_policy(ACCOUNT, RoleSettings(), members=("erin",)))
 
 
 def iam_run(project: Path, stack: str) -> tuple[OfflineRun, dict[tuple[str, str], str]]:
@@ -190,7 +191,7 @@ def test_role_inputs_carry_the_trust_policy_tags_and_session_duration() -> None:
     assert json.loads(roles["prod-prod-monitoring"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {
         "AWS": f"arn:aws:iam::{ACCOUNT}:role/prometheus"
     }
-    assert roles["prod-prod-cluster-admins"]["assumeRolePolicy"] == DEFAULT_TRUST
+    assert roles["prod-prod-cluster-admins"]["assumeRolePolicy"] == ADMIN_TRUST
     assert roles["prod-jenkins-prod-deployer"]["tags"]["purpose"] == "ci-deployer"
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from access.commands.diff.flags import flags
 from access.commands.diff.snapshot import ROLE_FIELDS, RuleSets
 from access.commands.diff.types import EntryRow, OutputChange, Permission, PlaceAccess, Snapshot, StackDiff, Triple
+from access.core import iam
 from access.core.sensitivity import ANY, resource_matches
 
 
@@ -31,6 +32,12 @@ def compare(stack: str, base: Snapshot | None, head: Snapshot | None, rule_sets:
     diff.roles_added = sorted(new.roles.keys() - old.roles.keys())
     diff.roles_removed = sorted(old.roles.keys() - new.roles.keys())
     diff.roles_changed = _roles_changed(old, new)
+    diff.trust_narrowed = {
+        name
+        for name, fields in diff.roles_changed
+        if "trustPolicy" in fields
+        and iam.trust_only_narrows(old.roles[name]["trustPolicy"], new.roles[name]["trustPolicy"])
+    }
     diff.namespaces_added = sorted(new.namespaces - old.namespaces)
     diff.namespaces_removed = sorted(old.namespaces - new.namespaces)
     diff.assumable_added = sorted(new.assumable - old.assumable)

@@ -37,7 +37,10 @@ def ordered(categories: Iterable[str]) -> tuple[str, ...]:
 def flags(diff: StackDiff) -> list[Flag]:
     out = _permission_flags(diff) + _mapping_flags(diff) + _entry_flags(diff)
     out += [
-        Flag((TRUST,), diff.stack, f"trust policy of role {name} changes (who may assume it)", True)
+        # A trust that only drops members it named lets nobody new in: listed, never failing.
+        Flag((TRUST,), diff.stack, f"trust policy of role {name} changes (who may assume it)", counts=True)
+        if name not in diff.trust_narrowed
+        else Flag((TRUST,), diff.stack, f"trust policy of role {name} only drops members it named", counts=False)
         for name, fields in diff.roles_changed
         if "trustPolicy" in fields
     ]

@@ -44,7 +44,7 @@ def side(project_dir: Path, only_stack: str | None, label_prefix: str, override:
             stacks[name] = empty_stack_document(settings.environment)
             continue
         loaded = plan_stack(settings, org)
-        stacks[name] = stack_document(loaded.plan, loaded.org, settings.region)
+        stacks[name] = stack_document(loaded.plan, loaded.org, settings.region, loaded.evaluation)
     return side_document(environments, stacks)
 
 

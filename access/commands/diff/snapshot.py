@@ -28,8 +28,8 @@ from typing import Any, cast
 from access.commands.diff.types import EntryRow, MapRow, PlaceAccess, Snapshot, Triple
 from access.core import awsauth
 from access.core.awsauth import authenticator_key
-from access.core.evaluate import effective_access
-from access.core.model import Organisation, RoleKind
+from access.core.evaluate import Evaluation, effective_access, evaluate_stack
+from access.core.model import Organisation
 from access.core.outputs import stack_outputs
 from access.core.plan.types import EnvironmentPlan
 from access.errors import UsageError
@@ -53,12 +53,16 @@ ROLE_FIELDS = (
 # --- producing (runs in the side's own process, with its own code) -------------------------------------------
 
 
-def stack_document(plan: EnvironmentPlan, org: Organisation, region: str | None) -> dict[str, Any]:
-    """What one stack grants, as the JSON one side prints."""
+def stack_document(
+    plan: EnvironmentPlan, org: Organisation, region: str | None, evaluation: Evaluation | None = None
+) -> dict[str, Any]:
+    """What one stack grants, as the JSON one side prints (access and who may assume each role as the access
+    evaluator finds them in the rendered documents)."""
+    evaluation = evaluation or evaluate_stack(org, plan)
     rule_sets: dict[tuple[Triple, ...], int] = {}
     by_rules: dict[Any, int] = {}
     access = []
-    for row in effective_access(plan, org):
+    for row in effective_access(plan, org, evaluation):
         index = by_rules.get(row.rules)
         if index is None:
             triples = tuple(
@@ -74,14 +78,9 @@ def stack_document(plan: EnvironmentPlan, org: Organisation, region: str | None)
             )
             index = by_rules[row.rules] = rule_sets.setdefault(triples, len(rule_sets))
         access.append([row.principal, row.namespace, row.level, index])
-    roles = {r.key: r for r in plan.roles}
     assumable = {
-        (user, roles[key].name)
-        for policy in plan.group_policies
-        for user in org.teams[policy.team].members
-        for key in policy.role_keys
+        (principal.label, role.name) for role in plan.roles for principal in evaluation.assumers.get(role.arn, {})
     }
-    assumable |= {(r.key, r.name) for r in plan.roles if r.kind in (RoleKind.MONITORING, RoleKind.CI)}
     role_arns = {r.key: r.arn for r in plan.roles}
     map_roles = awsauth.render(plan.map_roles) if plan.map_roles else ""
     return {

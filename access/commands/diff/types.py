@@ -119,6 +119,7 @@ class StackDiff:
     roles_added: list[str] = field(default_factory=list)
     roles_removed: list[str] = field(default_factory=list)
     roles_changed: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, changed fields)
+    trust_narrowed: set[str] = field(default_factory=set)  # roles whose trust change only removes named members
     namespaces_added: list[str] = field(default_factory=list)
     namespaces_removed: list[str] = field(default_factory=list)
     assumable_added: list[tuple[str, str]] = field(default_factory=list)

@@ -67,7 +67,7 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
             for e in plan.access_entries
         ],
         "rbac": [{"id": manifest_id(m), "manifest": m} for m in plan.manifests],
-        "access": [_row_json(row) for row in effective_access(plan, org)],
+        "access": [_row_json(row) for row in effective_access(plan, org, loaded.evaluation)],
         "outputs": outputs,
     }
 

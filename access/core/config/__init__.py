@@ -51,6 +51,7 @@ def load(config_dir: Path | str, label: str | None = None) -> Organisation:
         naming=options.naming,
         roles=options.roles,
         create_users=options.create_users,
+        admin_trust=grants.admin_trust,
         files={name: source.file_label(name) for name in FILES},
     )
     derived.check(org, grants.root, places.nodes, source.role_refs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from access.core import names
 from access.core.catalog import BUILTIN_LEVELS
 from access.core.config import levels as level_config
+from access.core.config import settings
 from access.core.config.nodes import Node, Source, reference, unique_ids
 from access.core.model import (
     AccessLevel,
@@ -19,6 +20,7 @@ from access.core.model import (
     PolicyRule,
     Project,
     Team,
+    Trust,
 )
 from access.core.sensitivity import ANY, READ_VERBS, rule_sensitivity
 
@@ -31,6 +33,7 @@ class Access:
     levels: dict[str, AccessLevel]
     grants: tuple[Grant, ...]
     admin_teams: tuple[str, ...] = ()
+    admin_trust: Trust = Trust.MEMBERS
     break_glass_role_arn: str | None = None
     monitoring: Monitoring | None = None
     ci: dict[str, CiDeployer] = field(default_factory=dict)
@@ -43,15 +46,17 @@ def read(source: Source, teams: dict[str, Team], projects: dict[str, Project], c
     if "levels" in root:
         levels.update(level_config.custom_levels(root["levels"]))
     admin_teams: tuple[str, ...] = ()
+    admin_trust = Trust.MEMBERS
     break_glass = None
     grants = _grants(root["grants"], teams, projects, levels)
     if "cluster_admins" in root:
-        admin_teams, break_glass = _cluster_admins(source, root["cluster_admins"], teams)
+        admin_teams, admin_trust, break_glass = _cluster_admins(source, root["cluster_admins"], teams)
     return Access(
         root=root,
         levels=levels,
         grants=grants,
         admin_teams=admin_teams,
+        admin_trust=admin_trust,
         break_glass_role_arn=break_glass,
         monitoring=_monitoring(source, root["monitoring"]) if "monitoring" in root else None,
         ci=_ci(source, root["ci"], projects) if "ci" in root else {},
@@ -81,13 +86,16 @@ def _grants(
     return tuple(sorted(grants, key=lambda g: (g.environment, g.project, g.level, g.team)))
 
 
-def _cluster_admins(source: Source, node: Node, teams: dict[str, Team]) -> tuple[tuple[str, ...], str | None]:
-    m = node.mapping({"teams", "break_glass_role"})
+def _cluster_admins(source: Source, node: Node, teams: dict[str, Team]) -> tuple[tuple[str, ...], Trust, str | None]:
+    m = node.mapping({"teams", "break_glass_role", "trust"})
     admin_teams = (
         tuple(sorted({reference(n, teams, "team", "teams.yaml") for n in m["teams"].items()})) if "teams" in m else ()
     )
     break_glass = source.arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
-    return admin_teams, break_glass
+    # Closed by default: the admin role is cluster-admin, and an open trust would admit any IAM user of the
+    # account whose own policies allow sts:AssumeRole (AdministratorAccess, PowerUserAccess, ...).
+    admin_trust = settings.trust(source, m["trust"]) if "trust" in m else Trust.MEMBERS
+    return admin_teams, admin_trust, break_glass
 
 
 def _monitoring(source: Source, node: Node) -> Monitoring:

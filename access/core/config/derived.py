@@ -7,6 +7,7 @@ is a project, an environment and a template from settings.yaml).
 from __future__ import annotations
 
 from access.core import names
+from access.core.config import separation
 from access.core.config.nodes import Node
 from access.core.config.settings import KUBERNETES_NAME_KEYS
 from access.core.model import Organisation
@@ -48,6 +49,7 @@ def check(
     _environment_roles(org, access, env_nodes, role_names)
     _referenced_roles(org, role_refs, role_names)
     _group_names(org)
+    separation.check(org, access)
 
 
 def _namespaces(org: Organisation) -> None:

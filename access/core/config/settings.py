@@ -8,7 +8,7 @@ from typing import Any
 
 from access.core import names
 from access.core.config.nodes import Node, Source, describe
-from access.core.model import Mfa, Naming, RoleSettings
+from access.core.model import Mfa, Naming, RoleSettings, Trust
 
 _HUMAN_FIELDS = frozenset({"project", "env", "level"})
 TEMPLATE_FIELDS_BY_KEY: dict[str, frozenset[str]] = {
@@ -55,6 +55,7 @@ ROLE_KEYS = frozenset(
         "session_name_condition",
         "mfa",
         "trust_account_root",
+        "trust",
         "trusted_principals",
         "external_id",
         "managed_policy_arns",
@@ -135,6 +136,10 @@ def role_settings(source: Source, node: Node | None) -> RoleSettings:
         settings = replace(settings, **{key: _ROLE_READERS[key](source, child)})
     if not settings.trust_account_root and not settings.trusted_principals:
         raise node.error("trust_account_root is false and trusted_principals is empty: nobody could assume roles")
+    if not settings.trust_account_root and settings.trust is Trust.MEMBERS:
+        raise node.child("trust", settings.trust.value).error(
+            "members trust closes the account-root trust to the teams' members, but trust_account_root is false"
+        )
     return settings
 
 
@@ -158,6 +163,18 @@ def _permissions_boundary(_: Source, node: Node) -> str:
 
 def _boolean(_: Source, node: Node) -> bool:
     return node.boolean()
+
+
+def trust(_: Source, node: Node) -> Trust:
+    """``account`` or ``members``: who an account-root trust admits (docs/iam.md, "Who may assume a role")."""
+    value = node.string()
+    try:
+        return Trust(value)
+    except ValueError:
+        raise node.error(
+            f"{value!r} is not one of account (any IAM user of the account its own policies allow), "
+            "members (only the teams' members)"
+        ) from None
 
 
 def _mfa(_: Source, node: Node) -> Mfa:
@@ -220,6 +237,7 @@ _ROLE_READERS: dict[str, Callable[[Source, Node], Any]] = {
     "permissions_boundary": _permissions_boundary,
     "session_name_condition": _boolean,
     "trust_account_root": _boolean,
+    "trust": trust,
     "mfa": _mfa,
     "trusted_principals": _trusted_principals,
     "external_id": _external_id,

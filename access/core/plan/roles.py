@@ -4,10 +4,11 @@ so), then the cluster admins', monitoring's and each CI deployer's."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from access.core import iam, names
-from access.core.model import Organisation, RoleKind
+from access.core.model import Organisation, RoleKind, Trust
 from access.core.plan.types import MANAGED_BY, RolePlan
 
 
@@ -54,7 +55,15 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
         )
 
     roles: list[RolePlan] = []
-    human_trust = iam.human_trust_policy(account.account_id, settings)
+    open_trust = iam.human_trust_policy(account.account_id, settings)
+
+    def human_trust(teams: Iterable[str], trust: Trust) -> iam.PolicyDocument:
+        """Open trust is the same for every role (computed once); closed trust names the teams' members."""
+        if trust is Trust.ACCOUNT:
+            return open_trust
+        members = tuple(sorted({m for team in teams for m in org.teams[team].members}, key=str.lower))
+        return iam.human_trust_policy(account.account_id, settings, members)
+
     # Human roles: one per project-environment (and level, when the naming template includes {level}).
     teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)
     for grant in org.grants:
@@ -66,7 +75,7 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
                 f"human/{project}/{level}",
                 RoleKind.HUMAN,
                 names.role_name(naming, project, env_id, level),
-                human_trust,
+                human_trust(teams, settings.trust),
                 role_tags(org, env_id, project=project, team=org.projects[project].owner, level=level),
                 names.kubernetes_username(naming, project, env_id, level),
                 names.kubernetes_group(naming, project, env_id, level),
@@ -82,7 +91,7 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
                 "admin",
                 RoleKind.ADMIN,
                 names.fill(naming.admin_role, env=env_id),
-                human_trust,
+                human_trust(org.admin_teams, org.admin_trust),
                 role_tags(org, env_id, purpose="cluster-admin"),
                 naming.admin_username,
                 naming.admin_group,

@@ -1,0 +1,156 @@
+"""What would be applied to one cluster and the accounts its people come from, as plain documents.
+
+The evaluator reads these and nothing of the plan's own bookkeeping: trust and group policies as the JSON the
+shell hands to IAM (``iam.policy_json``), memberships, aws-auth ``mapRoles``/``mapUsers`` as the text the patch
+writes (``awsauth.merge``), access entries, and the RBAC manifests. They are built with the same functions the
+Pulumi shell uses, so a change there changes what is evaluated. Being plain data, they can also be built from the
+resources the engine is about to apply (the policy pack does).
+
+One cluster is evaluated as a whole (every environment on it), since in a shared cluster one environment's
+bindings could reach another's principals; its accounts' group policies come from every environment of those
+accounts, since any of them could name a role of this cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from access.core import awsauth, iam
+from access.core.model import AuthMode, Organisation
+from access.core.plan.environment import plan_environment
+from access.core.plan.groups import account_groups, build_group_policies
+from access.core.plan.roles import build_roles
+from access.core.plan.types import EnvironmentPlan, Manifest, RolePlan
+
+PLAN_OWNER = "eks-access/plan"  # the aws-auth owner annotation used when rendering offline
+
+
+@dataclass(frozen=True)
+class RoleDocument:
+    arn: str
+    name: str
+    account_id: str
+    trust: dict[str, Any]
+    environment: str
+    key: str  # the plan's stable id of the role, for messages only
+
+
+@dataclass(frozen=True)
+class GroupPolicyDocument:
+    account_id: str
+    group: str
+    name: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MembershipDocument:
+    account_id: str
+    user: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccessEntryDocument:
+    principal_arn: str
+    type: str
+    username: str | None
+    groups: tuple[str, ...]
+    policies: tuple[tuple[str, str, tuple[str, ...]], ...]  # (policy ARN, cluster|namespace, namespaces)
+
+
+@dataclass(frozen=True)
+class ClusterDocuments:
+    cluster: str  # config id
+    cluster_name: str
+    account_id: str
+    environments: tuple[str, ...]
+    reads_aws_auth: bool
+    reads_access_entries: bool
+    roles: tuple[RoleDocument, ...]
+    group_policies: tuple[GroupPolicyDocument, ...]
+    memberships: tuple[MembershipDocument, ...]
+    map_roles: str
+    map_users: str
+    access_entries: tuple[AccessEntryDocument, ...]
+    manifests: tuple[Manifest, ...]
+
+
+def _json(document: dict[str, Any]) -> dict[str, Any]:
+    """The policy as IAM receives it: serialised the way the shell does, read back."""
+    parsed: dict[str, Any] = json.loads(iam.policy_json(document))
+    return parsed
+
+
+def role_document(plan_env: str, account_id: str, role: RolePlan) -> RoleDocument:
+    return RoleDocument(role.arn, role.name, account_id, _json(role.trust_policy), plan_env, role.key)
+
+
+def render_cluster(
+    org: Organisation, cluster_id: str, plans: dict[str, EnvironmentPlan], auth_mode: Callable[[str], AuthMode]
+) -> ClusterDocuments:
+    """The documents of ``cluster_id``. ``plans`` holds plans already computed (reused); ``auth_mode`` gives each
+    environment's stack mode (environments sharing a cluster use ``api``, which the plan enforces)."""
+    cluster = org.clusters[cluster_id]
+    envs = tuple(sorted(e for e, env in org.environments.items() if env.cluster == cluster_id))
+    env_plans = {e: plans.get(e) or plan_environment(org, e, auth_mode(e)) for e in envs}
+    modes = {plan.auth_mode for plan in env_plans.values()}
+    accounts = sorted({org.environments[e].account for e in envs})
+    roles = tuple(
+        role_document(e, plan.account_id, role) for e, plan in sorted(env_plans.items()) for role in plan.roles
+    )
+    map_roles, map_users = _aws_auth(env_plans)
+    return ClusterDocuments(
+        cluster=cluster_id,
+        cluster_name=cluster.name,
+        account_id=org.accounts[cluster.account].account_id,
+        environments=envs,
+        reads_aws_auth=any(m.writes_config_map for m in modes),
+        reads_access_entries=any(m.writes_access_entries for m in modes),
+        roles=roles,
+        group_policies=tuple(p for account in accounts for p in _group_policies(org, account, plans)),
+        memberships=tuple(m for account in accounts for m in _memberships(org, account)),
+        map_roles=map_roles,
+        map_users=map_users,
+        access_entries=tuple(
+            AccessEntryDocument(
+                e.principal_arn,
+                e.type,
+                e.username,
+                e.kubernetes_groups,
+                tuple((p.policy_arn, p.scope, p.namespaces) for p in e.policies),
+            )
+            for plan in env_plans.values()
+            for e in plan.access_entries
+        ),
+        manifests=tuple(m for plan in env_plans.values() for m in plan.manifests),
+    )
+
+
+def _aws_auth(plans: dict[str, EnvironmentPlan]) -> tuple[str, str]:
+    """mapRoles and mapUsers as the patch writes them (one environment writes aws-auth per cluster)."""
+    for plan in plans.values():
+        if plan.auth_mode.writes_config_map:
+            merged = awsauth.merge(plan.map_roles, plan.map_users, None, None, PLAN_OWNER, ())
+            return merged.map_roles, merged.map_users or ""
+    return "", ""
+
+
+def _group_policies(org: Organisation, account: str, plans: dict[str, EnvironmentPlan]) -> list[GroupPolicyDocument]:
+    """Every environment of the account puts its inline policy on the team groups; all of them count."""
+    account_id = org.accounts[account].account_id
+    out = []
+    for env in sorted(e for e, environment in org.environments.items() if environment.account == account):
+        plan = plans.get(env)
+        policies = plan.group_policies if plan is not None else build_group_policies(org, env, build_roles(org, env))
+        out += [GroupPolicyDocument(account_id, p.group_name, p.policy_name, _json(p.document)) for p in policies]
+    return out
+
+
+def _memberships(org: Organisation, account: str) -> list[MembershipDocument]:
+    account_id = org.accounts[account].account_id
+    _, memberships = account_groups(org, account)
+    return [MembershipDocument(account_id, m.user, m.groups) for m in memberships]

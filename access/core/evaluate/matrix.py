@@ -1,0 +1,136 @@
+"""The effective-access matrix: person -> role -> Kubernetes identity -> verbs on resources in namespaces.
+
+This is the product's real output; resources are how it gets there. Computed by the evaluator from the rendered
+documents (:mod:`access.core.evaluate.effective`), one row per principal, way in and binding, so reviews and
+diffs see exactly what the stack would grant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from access.core.evaluate.builtin_roles import EVERYTHING
+from access.core.evaluate.effective import Evaluation, Reach
+from access.core.evaluate.types import CLUSTER_WIDE, Permission, Principal, PrincipalKind
+from access.core.model import Organisation, PolicyRule
+from access.core.plan.types import EnvironmentPlan
+from access.core.sensitivity import ordered, rules_sensitivity
+
+__all__ = ["CLUSTER_WIDE", "EVERYTHING", "AccessRow", "effective_access", "permission_set", "summarise_rules"]
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    principal: str  # IAM user name for people; the ARN, service, OIDC subject or ServiceAccount of machines
+    role: str  # IAM role name assumed ("" when the mapping names the principal itself)
+    username: str  # Kubernetes username as it appears in audit logs
+    groups: tuple[str, ...]
+    namespace: str  # CLUSTER_WIDE for cluster-wide bindings
+    level: str
+    rules: tuple[PolicyRule, ...]
+    sensitivity: tuple[str, ...] = ()  # what the rules reach, from the one classification
+    cross_account: bool = False  # the principal is in another account than the role or cluster
+    via: str = ""  # mapRoles | mapUsers | access entry | service account token
+
+    def permissions(self) -> set[tuple[str, str, str]]:
+        """(namespace, resource, verb) triples; resource is ``group/resource`` outside the core group."""
+        out = set()
+        for rule in self.rules:
+            for group in rule.api_groups:
+                for resource in rule.resources:
+                    name = f"{group}/{resource}" if group else resource
+                    for verb in rule.verbs:
+                        out.add((self.namespace, name, verb))
+        return out
+
+
+def _rules(permissions: Iterable[Permission]) -> tuple[PolicyRule, ...]:
+    """Permissions of one binding folded back into rules: one per (API group, resource), verbs sorted."""
+    verbs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for p in permissions:
+        verbs[(p.api_group, p.resource if not p.names else f"{p.resource}[{','.join(p.names)}]")].add(p.verb)
+    return tuple(
+        PolicyRule((group,), (resource,), tuple(sorted(vs))) for (group, resource), vs in sorted(verbs.items())
+    )
+
+
+def _level(evaluation: Evaluation, granted_by: str) -> str:
+    """The level a binding gives: the ``eks-access/level`` label of the role it references, else the role's name."""
+    return evaluation.levels.get(granted_by, granted_by.rsplit("/", 1)[-1])
+
+
+def _display(org: Organisation, principal: Principal) -> str:
+    if principal.kind is PrincipalKind.USER:
+        spelled = {m.lower(): m for team in org.teams.values() for m in team.members}
+        name = principal.label
+        return spelled.get(name, name)
+    return principal.label
+
+
+def rows(org: Organisation, evaluation: Evaluation, environments: Iterable[str] | None = None) -> list[AccessRow]:
+    """Every principal's access in the evaluated cluster (only through roles of ``environments`` when given, and
+    without the open-trust "any IAM user of the account" principal, which the roles' trust describes)."""
+    wanted = set(environments) if environments is not None else None
+    out: list[AccessRow] = []
+    for principal, reaches in evaluation.reaches.items():
+        if principal.kind is PrincipalKind.ACCOUNT:
+            continue
+        for reach in reaches:
+            if wanted is not None and reach.role is not None and reach.role.environment not in wanted:
+                continue
+            out.extend(_reach_rows(org, evaluation, principal, reach))
+    return sorted(out, key=lambda r: (r.principal.lower(), r.namespace, r.level, r.role))
+
+
+def _reach_rows(org: Organisation, evaluation: Evaluation, principal: Principal, reach: Reach) -> list[AccessRow]:
+    by_binding: dict[tuple[str, str], list[Permission]] = defaultdict(list)
+    for permission, granted_by in reach.permissions.items():
+        by_binding[(granted_by, permission.scope)].append(permission)
+    account = reach.arn.split(":")[4] if reach.arn.count(":") >= 5 else ""
+    principal_account = principal.id.split("/", 1)[0] if principal.kind is PrincipalKind.USER else ""
+    if principal.kind is PrincipalKind.ROLE:
+        principal_account = principal.id.split(":")[4]
+    out = []
+    for (granted_by, scope), permissions in sorted(by_binding.items()):
+        rules = _rules(permissions)
+        out.append(
+            AccessRow(
+                principal=_display(org, principal),
+                role=reach.role.name if reach.role is not None else "",
+                username=reach.identity.username,
+                groups=tuple(g for g in reach.identity.groups if g != "system:authenticated"),
+                namespace=scope,
+                level=_level(evaluation, granted_by),
+                rules=rules,
+                sensitivity=tuple(ordered(rules_sensitivity(rules, cluster_wide=scope == CLUSTER_WIDE))),
+                cross_account=bool(principal_account and account and principal_account != account),
+                via=reach.identity.via,
+            )
+        )
+    return out
+
+
+def effective_access(plan: EnvironmentPlan, org: Organisation, evaluation: Evaluation | None = None) -> list[AccessRow]:
+    """Every person's and machine's access through this environment's stack, sorted."""
+    if evaluation is None:
+        from access.core.evaluate import evaluate_stack
+
+        evaluation = evaluate_stack(org, plan)
+    return rows(org, evaluation, [plan.environment])
+
+
+def permission_set(access_rows: list[AccessRow]) -> set[tuple[str, str, str, str]]:
+    """(principal, namespace, resource, verb) for every row: what monotonicity and diffs compare."""
+    return {(row.principal, *perm) for row in access_rows for perm in row.permissions()}
+
+
+def summarise_rules(rules: tuple[PolicyRule, ...]) -> str:
+    """Compact text: ``get,list pods; create pods/exec``."""
+    by_verbs: dict[tuple[str, ...], list[str]] = {}
+    for rule in rules:
+        for group in rule.api_groups:
+            for resource in rule.resources:
+                by_verbs.setdefault(rule.verbs, []).append(f"{group}/{resource}" if group else resource)
+    return "; ".join(f"{','.join(verbs)} {' '.join(sorted(res))}" for verbs, res in sorted(by_verbs.items()))
