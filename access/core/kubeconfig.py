@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 
+from access.core import iam, names
 from access.core.model import Organisation, RoleKind
 from access.core.plan.types import EnvironmentPlan, RolePlan
 from access.errors import KubeconfigError
@@ -74,9 +75,14 @@ def exec_kubeconfig(endpoint: str, ca_data: str, cluster_name: str, region: str 
     )
 
 
-def authenticator_user(cluster_name: str, region: str | None, role_arn: str, session_name: str) -> dict:
-    """``aws-iam-authenticator token``: assumes ``role_arn`` as session ``session_name`` and signs a token."""
+def authenticator_user(
+    cluster_name: str, region: str | None, role_arn: str, session_name: str, external_id: str | None = None
+) -> dict:
+    """``aws-iam-authenticator token``: assumes ``role_arn`` as session ``session_name`` (passing the ExternalId the
+    trust requires: ``-e/--external-id``, cmd/aws-iam-authenticator/token.go) and signs a token."""
     args = ["token", "--cluster-id", cluster_name, "--role", role_arn, "--session-name", session_name]
+    if external_id is not None:
+        args += ["--external-id", external_id]
     if region:
         args += ["--region", region]
     return {
@@ -107,14 +113,27 @@ def aws_profile_user(cluster_name: str, region: str | None, profile: str) -> dic
     }
 
 
-def aws_profile_section(profile: str, role_arn: str, session_name: str, source_profile: str, region: str | None) -> str:
-    """The ``~/.aws/config`` section :func:`aws_profile_user` relies on."""
+def aws_profile_section(
+    profile: str,
+    role_arn: str,
+    session_name: str,
+    source_profile: str,
+    region: str | None,
+    external_id: str | None = None,
+    mfa_serial: str | None = None,
+) -> str:
+    """The ``~/.aws/config`` section :func:`aws_profile_user` relies on: botocore's assume-role provider reads
+    ``role_session_name``, ``external_id`` and ``mfa_serial`` (and asks for the MFA code on the terminal)."""
     lines = [
         f"[profile {profile}]",
         f"role_arn = {role_arn}",
         f"source_profile = {source_profile}",
         f"role_session_name = {session_name}",
     ]
+    if external_id is not None:
+        lines.append(f"external_id = {external_id}")
+    if mfa_serial is not None:
+        lines.append(f"mfa_serial = {mfa_serial}")
     if region:
         lines.append(f"region = {region}")
     return "\n".join(lines) + "\n"
@@ -133,6 +152,16 @@ class ClusterEndpoint:
     server: str
     ca_data: str
     region: str | None
+    placeholder: bool = False  # the offline run's endpoint and CA: nothing can connect to them
+
+
+OFFLINE_SUFFIX = "-offline"
+
+
+def offline(cluster: ClusterEndpoint) -> ClusterEndpoint:
+    """The offline run's placeholders, under a cluster entry of their own (``eks-dev-offline``, never the cluster
+    ARN), so they can never replace the entry of a working cluster."""
+    return replace(cluster, entry=f"{cluster.name}{OFFLINE_SUFFIX}", placeholder=True)
 
 
 @dataclass(frozen=True)
@@ -144,7 +173,41 @@ class PersonContext:
     role_arn: str
     namespace: str | None  # None for cluster-wide roles (cluster admins)
     user_entry: str
-    session_name: str  # the person's IAM user name, as the trust policy requires
+    session_name: str  # the IAM user name as IAM spells it (the trust pins it), or the caller's own session name
+    external_id: str | None = None  # the sts:ExternalId the admitting trust statement requires
+    mfa: bool = False  # the admitting trust statement requires aws:MultiFactorAuthPresent
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signs the tokens, as ``sts:GetCallerIdentity`` names them (or ``--user``)."""
+
+    arn: str
+    account_id: str
+    user_name: str | None = None  # an IAM user: the name as IAM spells it
+    role_arn: str | None = None  # a role session (assumed role, IAM Identity Center): its role, without path
+    session_name: str | None = None  # that session's name
+
+    @property
+    def kind(self) -> str:
+        if self.user_name is not None:
+            return "IAM user"
+        return "role session" if self.role_arn is not None else "principal"
+
+
+def caller_from_arn(arn: str) -> Caller:
+    """``arn:aws:iam::<acct>:user/<path>/<name>`` or ``arn:aws:sts::<acct>:assumed-role/<role>/<session>`` (STS
+    ARNs of role sessions never carry the role's path); anything else (root, federated users) is a principal."""
+    match = names.ARN_RE.match(arn)
+    if match is None:
+        return Caller(arn, "")
+    partition, service, account, kind, rest = match.groups()
+    if service == "iam" and kind == "user":
+        return Caller(arn, account, user_name=rest.rsplit("/", 1)[-1])
+    if service == "sts" and kind == "assumed-role" and "/" in rest:
+        role, session = rest.split("/", 1)
+        return Caller(arn, account, role_arn=f"arn:{partition}:iam::{account}:role/{role}", session_name=session)
+    return Caller(arn, account)
 
 
 def find_member(org: Organisation, user: str) -> tuple[str, tuple[str, ...]]:
@@ -159,11 +222,89 @@ def find_member(org: Organisation, user: str) -> tuple[str, tuple[str, ...]]:
     return (canonical or user), tuple(teams)
 
 
-def roles_for_person(plan: EnvironmentPlan, teams: Iterable[str]) -> list[RolePlan]:
-    """The roles of this environment the teams' IAM group policies allow assuming."""
-    teams = set(teams)
-    keys = {key for policy in plan.group_policies if policy.team in teams for key in policy.role_keys}
-    return [role for role in plan.roles if role.key in keys]
+@dataclass(frozen=True)
+class Admission:
+    """How a caller gets into one role: what its AssumeRole must carry for the trust policy to let it in."""
+
+    role: RolePlan
+    session_name: str
+    external_id: str | None
+    mfa: bool
+    via: str  # why the caller may: "team payments", or the trust principal that names it
+
+
+def admissions(plan: EnvironmentPlan, org: Organisation, caller: Caller) -> list[Admission]:
+    """The roles of this environment the caller may assume, and how. The one answer to "which contexts can this
+    caller use": IAM users through their teams' group policies and the trust statement that admits account users;
+    role sessions (SSO, assumed roles) through trust statements that name their role or account."""
+    out = []
+    if caller.user_name is not None:
+        _, teams = find_member(org, caller.user_name)
+        allowed: dict[str, str] = {}  # role key -> the first team whose group policy allows it
+        for policy in plan.group_policies:
+            if policy.team in teams:
+                for key in policy.role_keys:
+                    allowed.setdefault(key, policy.team)
+        for role in plan.roles:
+            statement = _admitting_statement(role.trust_policy, caller) if role.key in allowed else None
+            if statement is not None:
+                out.append(_admission(role, statement, caller.user_name, f"team {allowed[role.key]}"))
+    elif caller.role_arn is not None and caller.session_name is not None:
+        for role in plan.roles:
+            if role.kind in (RoleKind.HUMAN, RoleKind.ADMIN):
+                statement = _admitting_statement(role.trust_policy, caller)
+                if statement is not None:
+                    out.append(_admission(role, statement, caller.session_name, _via(statement, caller)))
+    return out
+
+
+def _principals(statement: Mapping[str, Any]) -> list[str]:
+    principal = statement.get("Principal") or {}
+    values = principal.get("AWS", []) if isinstance(principal, dict) else []
+    return [values] if isinstance(values, str) else list(values)
+
+
+def _names_caller(principal: str, caller: Caller) -> bool:
+    """IAM's principal match: the account root stands for the whole account; a role ARN matches its sessions (the
+    path is not in a session's ARN, so compare without it); a user ARN matches that user."""
+    if principal == iam.account_root(caller.account_id):
+        return True
+    if caller.role_arn is not None:
+        return names.strip_role_path(principal).lower() == caller.role_arn.lower()
+    return principal == caller.arn
+
+
+def _admitting_statement(trust: iam.PolicyDocument, caller: Caller) -> dict[str, Any] | None:
+    """The first Allow statement of ``trust`` whose principal and conditions this caller can satisfy."""
+    for statement in trust.get("Statement", []):
+        if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in _actions(statement):
+            continue
+        if not any(_names_caller(p, caller) for p in _principals(statement)):
+            continue
+        # sts:RoleSessionName = ${aws:username}: only IAM users have aws:username
+        if caller.user_name is None and iam.user_session_name_required({"Statement": [statement]}):
+            continue
+        return dict(statement)
+    return None
+
+
+def _actions(statement: Mapping[str, Any]) -> list[str]:
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _admission(role: RolePlan, statement: Mapping[str, Any], session_name: str, via: str) -> Admission:
+    conditions = statement.get("Condition") or {}
+    external_id = (conditions.get("StringEquals") or {}).get("sts:ExternalId")
+    mfa = str((conditions.get("Bool") or {}).get("aws:MultiFactorAuthPresent", "")).lower() == "true"
+    return Admission(role, session_name, external_id if isinstance(external_id, str) else None, mfa, via)
+
+
+def _via(statement: Mapping[str, Any], caller: Caller) -> str:
+    named = next(p for p in _principals(statement) if _names_caller(p, caller))
+    if named == iam.account_root(caller.account_id):
+        return f"trusted principal {named} (your own permissions must also allow sts:AssumeRole on it)"
+    return f"trusted principal {named}"
 
 
 def context_name(plan: EnvironmentPlan, role: RolePlan) -> str:
@@ -177,19 +318,23 @@ def context_name(plan: EnvironmentPlan, role: RolePlan) -> str:
 
 
 def person_contexts(
-    plan: EnvironmentPlan, roles: Iterable[RolePlan], role_arns: Mapping[str, str], session_name: str
+    plan: EnvironmentPlan, admitted: Iterable[Admission], role_arns: Mapping[str, str], suffix: str = ""
 ) -> list[PersonContext]:
+    """A context per admitted role; ``suffix`` names them apart (the offline run's ``-offline``)."""
     contexts = []
-    for role in roles:
-        name = context_name(plan, role)
+    for admission in admitted:
+        role = admission.role
+        name = context_name(plan, role) + suffix
         contexts.append(
             PersonContext(
                 name=name,
                 role_key=role.key,
                 role_arn=role_arns[role.key],
                 namespace=plan.namespaces[role.project] if role.kind == RoleKind.HUMAN and role.project else None,
-                user_entry=f"{session_name}@{name}",
-                session_name=session_name,
+                user_entry=f"{admission.session_name}@{name}",
+                session_name=admission.session_name,
+                external_id=admission.external_id,
+                mfa=admission.mfa,
             )
         )
     return sorted(contexts, key=lambda c: c.name)
@@ -216,7 +361,7 @@ def entries(
         if auth == "aws-profile":
             user = aws_profile_user(cluster.name, cluster.region, aws_profile_name(ctx))
         else:
-            user = authenticator_user(cluster.name, cluster.region, ctx.role_arn, ctx.session_name)
+            user = authenticator_user(cluster.name, cluster.region, ctx.role_arn, ctx.session_name, ctx.external_id)
         users.append({"name": ctx.user_entry, "user": user})
     return {"clusters": clusters, "contexts": ctx_entries, "users": users}
 
@@ -258,16 +403,21 @@ class Change:
 
 
 def merge(
-    existing: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]]
+    existing: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]], placeholder: str | None = None
 ) -> tuple[dict[str, Any], list[Change]]:
     """``existing`` with ``wanted``'s entries added or replaced by name, in place; everything else kept as is.
 
     Replacing in place (not remove-and-append) keeps the order, so a second run renders the same bytes.
     ``current-context`` is only set when the file has none: running this never switches someone's context.
+    With ``placeholder`` (the file's label), ``wanted`` holds the offline run's placeholder endpoint: it may only
+    replace entries it wrote itself, never a cluster with another server or a context of another cluster, and it
+    never becomes the current context.
     """
     document: dict[str, Any] = dict(existing) if existing else {"apiVersion": "v1", "kind": "Config"}
     document.setdefault("apiVersion", "v1")
     document.setdefault("kind", "Config")
+    if placeholder is not None:
+        _refuse_replacing_with_placeholders(document, wanted, placeholder)
     changes: list[Change] = []
     for section in SECTIONS:
         items = [dict(item) for item in (document.get(section) or [])]
@@ -284,10 +434,38 @@ def merge(
                 items.append(entry)
             changes.append(Change(action, section, name))
         document[section] = items
-    if not document.get("current-context") and wanted.get("contexts"):
+    if not document.get("current-context") and wanted.get("contexts") and placeholder is None:
         document["current-context"] = wanted["contexts"][0]["name"]
     document.setdefault("preferences", {})
     return document, changes
+
+
+def _refuse_replacing_with_placeholders(
+    document: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]], label: str
+) -> None:
+    existing = {(section, item["name"]): item for section in SECTIONS for item in document.get(section) or []}
+    for entry in wanted.get("clusters", []):
+        before = existing.get(("clusters", entry["name"]))
+        server = _field(before, "cluster", "server")
+        if before is not None and server != entry["cluster"]["server"]:
+            raise KubeconfigError(
+                f"{label}: cluster {entry['name']} has server {server}; the offline run would replace it with a "
+                "placeholder endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere"
+            )
+    clusters = {entry["name"] for entry in wanted.get("clusters", [])}
+    for entry in wanted.get("contexts", []):
+        before = existing.get(("contexts", entry["name"]))
+        cluster = _field(before, "context", "cluster")
+        if before is not None and cluster not in clusters:
+            raise KubeconfigError(
+                f"{label}: context {entry['name']} is for cluster {cluster}; the offline run would point it at a "
+                "placeholder endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere"
+            )
+
+
+def _field(item: Mapping[str, Any] | None, key: str, sub: str) -> Any:
+    inner = (item or {}).get(key)
+    return inner.get(sub) if isinstance(inner, dict) else None
 
 
 def stale_contexts(
