@@ -403,21 +403,23 @@ class Change:
 
 
 def merge(
-    existing: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]], placeholder: str | None = None
+    existing: Mapping[str, Any],
+    wanted: Mapping[str, list[dict[str, Any]]],
+    label: str = "kubeconfig",
+    placeholder: bool = False,
 ) -> tuple[dict[str, Any], list[Change]]:
     """``existing`` with ``wanted``'s entries added or replaced by name, in place; everything else kept as is.
 
     Replacing in place (not remove-and-append) keeps the order, so a second run renders the same bytes.
     ``current-context`` is only set when the file has none: running this never switches someone's context.
-    With ``placeholder`` (the file's label), ``wanted`` holds the offline run's placeholder endpoint: it may only
-    replace entries it wrote itself, never a cluster with another server or a context of another cluster, and it
-    never becomes the current context.
+    A context of the same name that this tool did not write (its user is not ``<session>@<context>``) is never
+    taken over. With ``placeholder``, ``wanted`` holds the offline run's placeholder endpoint: it never replaces a
+    cluster with another server or a context of another cluster, and never becomes the current context.
     """
     document: dict[str, Any] = dict(existing) if existing else {"apiVersion": "v1", "kind": "Config"}
     document.setdefault("apiVersion", "v1")
     document.setdefault("kind", "Config")
-    if placeholder is not None:
-        _refuse_replacing_with_placeholders(document, wanted, placeholder)
+    _refuse_foreign_entries(document, wanted, label, placeholder)
     changes: list[Change] = []
     for section in SECTIONS:
         items = [dict(item) for item in (document.get(section) or [])]
@@ -434,16 +436,26 @@ def merge(
                 items.append(entry)
             changes.append(Change(action, section, name))
         document[section] = items
-    if not document.get("current-context") and wanted.get("contexts") and placeholder is None:
+    if not document.get("current-context") and wanted.get("contexts") and not placeholder:
         document["current-context"] = wanted["contexts"][0]["name"]
     document.setdefault("preferences", {})
     return document, changes
 
 
-def _refuse_replacing_with_placeholders(
-    document: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]], label: str
+def _refuse_foreign_entries(
+    document: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]], label: str, placeholder: bool
 ) -> None:
     existing = {(section, item["name"]): item for section in SECTIONS for item in document.get(section) or []}
+    for entry in wanted.get("contexts", []):
+        before = existing.get(("contexts", entry["name"]))
+        user = _field(before, "context", "user")
+        if before is not None and not str(user).endswith(f"@{entry['name']}"):
+            raise KubeconfigError(
+                f"{label}: context {entry['name']} exists with user {user}, not one eks-access wrote; rename it "
+                f"(kubectl config rename-context {entry['name']} <new name>) or pass --kubeconfig FILE"
+            )
+    if not placeholder:
+        return
     for entry in wanted.get("clusters", []):
         before = existing.get(("clusters", entry["name"]))
         server = _field(before, "cluster", "server")

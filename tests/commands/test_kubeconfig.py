@@ -358,7 +358,7 @@ def test_from_plan_never_replaces_a_working_cluster_entry(
         ),
         (
             "contexts",
-            {"name": "projecta-dev-offline", "context": {"cluster": "kind-kind", "user": "kind-kind"}},
+            {"name": "projecta-dev-offline", "context": {"cluster": "kind-kind", "user": "alice@projecta-dev-offline"}},
             "context projecta-dev-offline is for cluster kind-kind; the offline run would point it at a placeholder "
             "endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere",
         ),
@@ -375,6 +375,21 @@ def test_from_plan_refuses_to_take_over_an_entry_it_did_not_write(
     assert capsys.readouterr().err == f"error: {kube}: {message}\n"
     assert kube.read_bytes() == before
     assert backups(kube) == []
+
+
+def test_a_context_of_the_same_name_written_by_someone_else_is_never_taken_over(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = yaml.safe_load(kube.read_text())
+    document["contexts"].append({"name": "projecta-dev", "context": {"cluster": "kind-kind", "user": "kind-kind"}})
+    kube.write_text(yaml.safe_dump(document, sort_keys=False))
+    before = kube.read_bytes()
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        f"error: {kube}: context projecta-dev exists with user kind-kind, not one eks-access wrote; rename it "
+        "(kubectl config rename-context projecta-dev <new name>) or pass --kubeconfig FILE\n"
+    )
+    assert kube.read_bytes() == before
 
 
 def test_project_filter_and_aws_profile_auth(kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]) -> None:

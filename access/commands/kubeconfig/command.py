@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     existing_text = read_kubeconfig(path)
     try:
         existing = kubeconfig.parse(existing_text, str(path))
-        document, changes = kubeconfig.merge(existing, wanted, str(path) if cluster.placeholder else None)
+        document, changes = kubeconfig.merge(existing, wanted, str(path), cluster.placeholder)
     except KubeconfigError as error:
         raise UsageError(str(error)) from None
     text = kubeconfig.render(document)
