@@ -319,6 +319,38 @@ def test_as_deployed_plan_json_is_evidence(
     )
 
 
+def test_as_deployed_config_directory_is_evidence(tree: ConfigTree, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(whois_args(str(PINNED_EVENT), "--as-deployed", str(tree.dir)), capsys)
+    assert code == 0
+    assert out.endswith(
+        f"pinned the session name to the IAM user name then: {tree.dir} (given as deployed at the time)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2]", "neither a config directory nor plan JSON"),
+        ("not json", "neither a config directory nor plan JSON"),
+        ('{"roles": []}', "not `python -m access plan --format json` output (environment, roles, access)"),
+    ],
+)
+def test_bad_as_deployed_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text(content)
+    code, out, err = run(whois_args(str(PINNED_EVENT), "--as-deployed", str(saved)), capsys)
+    assert (code, out, err) == (2, "", f"error: --as-deployed {saved}: {message}\n")
+
+
+def test_an_unknown_git_ref_is_unverified(history: History, capsys: pytest.CaptureFixture[str]) -> None:
+    history.commit("2026-01-10T08:00:00Z", "config")
+    code, out, _ = run(history.args(str(PINNED_EVENT), "--git-ref", "release"), capsys)
+    assert code == 6
+    assert f"nothing shows it did (--git-ref release is not a commit in {history.tree.root})" in out
+
+
 # --- 2. look-alike session names ---------------------------------------------------------------------------------
 
 

@@ -90,9 +90,7 @@ def plan_roles(document: Mapping[str, Any], label: str) -> list[KnownRole]:
 
     environment, roles, rows = document.get("environment"), document.get("roles"), document.get("access")
     if not (isinstance(environment, str) and isinstance(roles, list) and isinstance(rows, list)):
-        raise UsageError(
-            f"{label}: not the output of `python -m access plan --format json` (environment, roles, access)"
-        )
+        raise UsageError(f"{label}: not `python -m access plan --format json` output (environment, roles, access)")
     principals: dict[str, set[str]] = {}
     for row in rows:
         if isinstance(row, dict) and isinstance(row.get("role"), str) and isinstance(row.get("principal"), str):
