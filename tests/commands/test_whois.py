@@ -270,6 +270,28 @@ def test_a_name_that_is_no_member_is_not_found_even_with_an_empty_cloudtrail_exp
     )
 
 
+def test_the_get_token_session_is_not_found_without_history_either(
+    tree: ConfigTree, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"Records": []}\n')
+    argv = [
+        "whois",
+        "--config",
+        str(tree.dir),
+        "--username",
+        "projecta:dev:EKSGetTokenAuth",
+        "--cloudtrail",
+        str(empty),
+    ]
+    code, out, _ = run([*argv, "--at", "2026-11-20T14:02:11Z"], capsys)
+    assert code == 3
+    assert out.startswith(
+        f"not found: the session name 'EKSGetTokenAuth' is no member allowed to assume {DEV_ROLE} in today's config "
+        f"(nothing shows how it was deployed then); note: {GET_TOKEN_HINT}; note: no CloudTrail AssumeRole between "
+    )
+
+
 def test_someone_removed_since_is_found_as_a_member_at_the_time(
     history: History, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -39,7 +39,7 @@ def _line(answer: Answer) -> str:
             "served), or give the CloudTrail files that cover it"
         )
     if answer.status == "not-found":
-        where = answer.evidence or "the config"
+        where = answer.evidence or "today's config (nothing shows how it was deployed then)"
         return (
             f"not found: the session name {answer.session!r} is no member allowed to assume "
             f"{', '.join(answer.roles)} in {where}"
