@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from access.commands import aws
 from access.commands.cli import main
 from access.commands.kubeconfig import sources
-from access.core import kubeconfig
+from access.core import callers, kubeconfig
 from tests.helpers import REPO, ConfigTree
 
 FIXTURES = REPO / "tests" / "fixtures"
@@ -790,15 +790,15 @@ def test_a_role_session_cannot_present_mfa(
 
 
 def test_callers_from_sts(monkeypatch: pytest.MonkeyPatch) -> None:
-    user = kubeconfig.caller_from_arn("arn:aws:iam::111122223333:user/staff/Dave")
+    user = callers.caller_from_arn("arn:aws:iam::111122223333:user/staff/Dave")
     assert (user.kind, user.user_name, user.account_id) == ("IAM user", "Dave", "111122223333")
-    session = kubeconfig.caller_from_arn(SSO_SESSION)
+    session = callers.caller_from_arn(SSO_SESSION)
     assert (session.kind, session.role_arn, session.session_name) == (
         "role session",
         f"arn:aws:iam::111122223333:role/{SSO_ROLE}",
         "jo@example.com",
     )
-    root = kubeconfig.caller_from_arn("arn:aws:iam::111122223333:root")
+    root = callers.caller_from_arn("arn:aws:iam::111122223333:root")
     assert (root.kind, root.user_name, root.role_arn) == ("principal", None, None)
 
 

@@ -19,7 +19,8 @@ from access.commands.kubeconfig.files import kubeconfig_path, read_kubeconfig, w
 from access.commands.kubeconfig.sources import from_describe_cluster, from_outputs, offline_outputs, pulumi_outputs
 from access.commands.kubeconfig.who import admitted_roles, caller_of, signable
 from access.core import kubeconfig
-from access.core.kubeconfig import Caller, ClusterEndpoint, PersonContext
+from access.core.callers import Admission, Caller
+from access.core.kubeconfig import ClusterEndpoint, PersonContext
 from access.core.loading import LoadedStack, load_stack
 from access.core.plan.types import RolePlan
 from access.errors import KubeconfigError, UsageError
@@ -131,9 +132,7 @@ def _endpoint(
     return from_outputs(plan, roles, pulumi_outputs(args.project_dir, args.stack), args.stack)
 
 
-def _notes(
-    caller: Caller, admitted: list[kubeconfig.Admission], stale: list[str], session: str, cluster: ClusterEndpoint
-) -> None:
+def _notes(caller: Caller, admitted: list[Admission], stale: list[str], session: str, cluster: ClusterEndpoint) -> None:
     for name in stale:
         print(
             f"note: context {name} was written for {session} earlier but is no longer granted; "

@@ -13,6 +13,7 @@ from typing import Any
 
 from access.commands import aws
 from access.core import kubeconfig
+from access.core.callers import Caller, caller_from_arn
 from access.core.kubeconfig import ClusterEndpoint
 from access.core.loading import LoadedStack
 from access.core.model import RoleKind
@@ -133,7 +134,7 @@ def from_describe_cluster(
     return endpoint, {role.key: role.arn for role in roles}
 
 
-def caller_identity(region: str | None) -> kubeconfig.Caller:
+def caller_identity(region: str | None) -> Caller:
     """Who the current AWS credentials are (sts:GetCallerIdentity needs no permission), with IAM's spelling of the
     user name: the session-name pin compares it exactly."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -142,7 +143,7 @@ def caller_identity(region: str | None) -> kubeconfig.Caller:
         arn = aws.aws_client("sts", region).get_caller_identity()["Arn"]
     except (BotoCoreError, ClientError) as error:
         raise UsageError(f"pass --user NAME (could not ask AWS STS who you are: {error})") from None
-    return kubeconfig.caller_from_arn(str(arn))
+    return caller_from_arn(str(arn))
 
 
 # --- the kubeconfig file ----------------------------------------------------------------------------------

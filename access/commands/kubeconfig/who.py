@@ -9,8 +9,7 @@ import re
 import sys
 
 from access.commands.kubeconfig.sources import caller_identity
-from access.core import kubeconfig
-from access.core.kubeconfig import Admission, Caller
+from access.core.callers import Admission, Caller, admissions, find_member
 from access.core.loading import LoadedStack
 from access.core.model import RoleKind
 from access.core.plan.types import RolePlan
@@ -24,13 +23,13 @@ def caller_of(args: argparse.Namespace, loaded: LoadedStack) -> Caller:
     """``--user NAME`` (config's spelling), else the caller of the current AWS credentials (IAM's spelling)."""
     org, plan = loaded.org, loaded.plan
     if args.user:
-        name, teams = kubeconfig.find_member(org, args.user)
+        name, teams = find_member(org, args.user)
         if not teams:
             raise UsageError(f"IAM user {args.user!r} is not a member of any team in config/teams.yaml")
         return Caller(f"arn:aws:iam::{plan.account_id}:user/{name}", plan.account_id, user_name=name)
     caller = caller_identity(loaded.settings.region)
     if caller.user_name is not None:
-        if not kubeconfig.find_member(org, caller.user_name)[1]:
+        if not find_member(org, caller.user_name)[1]:
             raise UsageError(f"IAM user {caller.user_name!r} is not a member of any team in config/teams.yaml")
         return caller
     if caller.role_arn is not None and caller.session_name is not None:
@@ -57,7 +56,7 @@ def admitted_roles(loaded: LoadedStack, caller: Caller, project_arg: str | None)
     def wanted(role: RolePlan) -> bool:
         return project is None or (role.kind == RoleKind.HUMAN and role.project == project)
 
-    admitted = [a for a in kubeconfig.admissions(plan, org, caller) if wanted(a.role)]
+    admitted = [a for a in admissions(plan, org, caller) if wanted(a.role)]
     if admitted:
         return admitted
     scope = f"{f'project {project} ' if project else ''}in environment {plan.environment}"
@@ -69,7 +68,7 @@ def admitted_roles(loaded: LoadedStack, caller: Caller, project_arg: str | None)
             f"(they admit IAM users of account {plan.account_id} and roles.trusted_principals in "
             "config/settings.yaml); use your IAM user's credentials, or pass --user NAME"
         )
-    name, teams = kubeconfig.find_member(org, caller.user_name)
+    name, teams = find_member(org, caller.user_name)
     by_key = {role.key: role for role in plan.roles}
     allowed = [by_key[k] for p in plan.group_policies if p.team in teams for k in p.role_keys if wanted(by_key[k])]
     if allowed:
