@@ -467,6 +467,21 @@ def test_missing_outputs_is_one_line(
     )
 
 
+def test_outputs_of_an_older_version_are_one_line(
+    kube: Path, fake_pulumi: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = json.loads(OUTPUTS.read_text())
+    outputs["outputsVersion"] = 1
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(outputs))
+    monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(older))
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        "error: stack dev outputs are version 1, this eks-access reads version 2 (docs/outputs.md); run `pulumi up` "
+        "for it, or use --cluster NAME (eks:DescribeCluster)\n"
+    )
+
+
 def test_no_pulumi_cli_is_one_line(
     kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -36,7 +36,7 @@ def from_outputs(
     if version != OUTPUTS_VERSION:
         raise UsageError(
             f"stack {stack} outputs are version {version}, this eks-access reads version {OUTPUTS_VERSION} "
-            "(docs/outputs.md); run `pulumi up` for it, or use --from-plan / --cluster"
+            "(docs/outputs.md); run `pulumi up` for it, or use --cluster NAME (eks:DescribeCluster)"
         )
     role_arns: dict[str, str] = {}
     for role in roles:
