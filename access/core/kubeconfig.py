@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 
-from access.core.model import Organisation, RoleKind
+from access.core.callers import Admission
+from access.core.model import RoleKind
 from access.core.plan.types import EnvironmentPlan, RolePlan
 from access.errors import KubeconfigError
 
@@ -74,9 +75,14 @@ def exec_kubeconfig(endpoint: str, ca_data: str, cluster_name: str, region: str 
     )
 
 
-def authenticator_user(cluster_name: str, region: str | None, role_arn: str, session_name: str) -> dict:
-    """``aws-iam-authenticator token``: assumes ``role_arn`` as session ``session_name`` and signs a token."""
+def authenticator_user(
+    cluster_name: str, region: str | None, role_arn: str, session_name: str, external_id: str | None = None
+) -> dict:
+    """``aws-iam-authenticator token``: assumes ``role_arn`` as session ``session_name`` (passing the ExternalId the
+    trust requires: ``-e/--external-id``, cmd/aws-iam-authenticator/token.go) and signs a token."""
     args = ["token", "--cluster-id", cluster_name, "--role", role_arn, "--session-name", session_name]
+    if external_id is not None:
+        args += ["--external-id", external_id]
     if region:
         args += ["--region", region]
     return {
@@ -107,14 +113,27 @@ def aws_profile_user(cluster_name: str, region: str | None, profile: str) -> dic
     }
 
 
-def aws_profile_section(profile: str, role_arn: str, session_name: str, source_profile: str, region: str | None) -> str:
-    """The ``~/.aws/config`` section :func:`aws_profile_user` relies on."""
+def aws_profile_section(
+    profile: str,
+    role_arn: str,
+    session_name: str,
+    source_profile: str,
+    region: str | None,
+    external_id: str | None = None,
+    mfa_serial: str | None = None,
+) -> str:
+    """The ``~/.aws/config`` section :func:`aws_profile_user` relies on: botocore's assume-role provider reads
+    ``role_session_name``, ``external_id`` and ``mfa_serial`` (and asks for the MFA code on the terminal)."""
     lines = [
         f"[profile {profile}]",
         f"role_arn = {role_arn}",
         f"source_profile = {source_profile}",
         f"role_session_name = {session_name}",
     ]
+    if external_id is not None:
+        lines.append(f"external_id = {external_id}")
+    if mfa_serial is not None:
+        lines.append(f"mfa_serial = {mfa_serial}")
     if region:
         lines.append(f"region = {region}")
     return "\n".join(lines) + "\n"
@@ -133,6 +152,16 @@ class ClusterEndpoint:
     server: str
     ca_data: str
     region: str | None
+    placeholder: bool = False  # the offline run's endpoint and CA: nothing can connect to them
+
+
+OFFLINE_SUFFIX = "-offline"
+
+
+def offline(cluster: ClusterEndpoint) -> ClusterEndpoint:
+    """The offline run's placeholders, under a cluster entry of their own (``eks-dev-offline``, never the cluster
+    ARN), so they can never replace the entry of a working cluster."""
+    return replace(cluster, entry=f"{cluster.name}{OFFLINE_SUFFIX}", placeholder=True)
 
 
 @dataclass(frozen=True)
@@ -144,26 +173,9 @@ class PersonContext:
     role_arn: str
     namespace: str | None  # None for cluster-wide roles (cluster admins)
     user_entry: str
-    session_name: str  # the person's IAM user name, as the trust policy requires
-
-
-def find_member(org: Organisation, user: str) -> tuple[str, tuple[str, ...]]:
-    """The IAM user name as written in config and the teams it is in (IAM compares names ignoring case)."""
-    teams = []
-    canonical = None
-    for team in sorted(org.teams.values(), key=lambda t: t.id):
-        for member in team.members:
-            if member.lower() == user.lower():
-                canonical = canonical or member
-                teams.append(team.id)
-    return (canonical or user), tuple(teams)
-
-
-def roles_for_person(plan: EnvironmentPlan, teams: Iterable[str]) -> list[RolePlan]:
-    """The roles of this environment the teams' IAM group policies allow assuming."""
-    teams = set(teams)
-    keys = {key for policy in plan.group_policies if policy.team in teams for key in policy.role_keys}
-    return [role for role in plan.roles if role.key in keys]
+    session_name: str  # the IAM user name as IAM spells it (the trust pins it), or the caller's own session name
+    external_id: str | None = None  # the sts:ExternalId the admitting trust statement requires
+    mfa: bool = False  # the admitting trust statement requires aws:MultiFactorAuthPresent
 
 
 def context_name(plan: EnvironmentPlan, role: RolePlan) -> str:
@@ -177,19 +189,23 @@ def context_name(plan: EnvironmentPlan, role: RolePlan) -> str:
 
 
 def person_contexts(
-    plan: EnvironmentPlan, roles: Iterable[RolePlan], role_arns: Mapping[str, str], session_name: str
+    plan: EnvironmentPlan, admitted: Iterable[Admission], role_arns: Mapping[str, str], suffix: str = ""
 ) -> list[PersonContext]:
+    """A context per admitted role; ``suffix`` names them apart (the offline run's ``-offline``)."""
     contexts = []
-    for role in roles:
-        name = context_name(plan, role)
+    for admission in admitted:
+        role = admission.role
+        name = context_name(plan, role) + suffix
         contexts.append(
             PersonContext(
                 name=name,
                 role_key=role.key,
                 role_arn=role_arns[role.key],
                 namespace=plan.namespaces[role.project] if role.kind == RoleKind.HUMAN and role.project else None,
-                user_entry=f"{session_name}@{name}",
-                session_name=session_name,
+                user_entry=f"{admission.session_name}@{name}",
+                session_name=admission.session_name,
+                external_id=admission.external_id,
+                mfa=admission.mfa,
             )
         )
     return sorted(contexts, key=lambda c: c.name)
@@ -216,7 +232,7 @@ def entries(
         if auth == "aws-profile":
             user = aws_profile_user(cluster.name, cluster.region, aws_profile_name(ctx))
         else:
-            user = authenticator_user(cluster.name, cluster.region, ctx.role_arn, ctx.session_name)
+            user = authenticator_user(cluster.name, cluster.region, ctx.role_arn, ctx.session_name, ctx.external_id)
         users.append({"name": ctx.user_entry, "user": user})
     return {"clusters": clusters, "contexts": ctx_entries, "users": users}
 
@@ -258,16 +274,23 @@ class Change:
 
 
 def merge(
-    existing: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]]
+    existing: Mapping[str, Any],
+    wanted: Mapping[str, list[dict[str, Any]]],
+    label: str = "kubeconfig",
+    placeholder: bool = False,
 ) -> tuple[dict[str, Any], list[Change]]:
     """``existing`` with ``wanted``'s entries added or replaced by name, in place; everything else kept as is.
 
     Replacing in place (not remove-and-append) keeps the order, so a second run renders the same bytes.
     ``current-context`` is only set when the file has none: running this never switches someone's context.
+    A context of the same name that this tool did not write (its user is not ``<session>@<context>``) is never
+    taken over. With ``placeholder``, ``wanted`` holds the offline run's placeholder endpoint: it never replaces a
+    cluster with another server or a context of another cluster, and never becomes the current context.
     """
     document: dict[str, Any] = dict(existing) if existing else {"apiVersion": "v1", "kind": "Config"}
     document.setdefault("apiVersion", "v1")
     document.setdefault("kind", "Config")
+    _refuse_foreign_entries(document, wanted, label, placeholder)
     changes: list[Change] = []
     for section in SECTIONS:
         items = [dict(item) for item in (document.get(section) or [])]
@@ -284,10 +307,48 @@ def merge(
                 items.append(entry)
             changes.append(Change(action, section, name))
         document[section] = items
-    if not document.get("current-context") and wanted.get("contexts"):
+    if not document.get("current-context") and wanted.get("contexts") and not placeholder:
         document["current-context"] = wanted["contexts"][0]["name"]
     document.setdefault("preferences", {})
     return document, changes
+
+
+def _refuse_foreign_entries(
+    document: Mapping[str, Any], wanted: Mapping[str, list[dict[str, Any]]], label: str, placeholder: bool
+) -> None:
+    existing = {(section, item["name"]): item for section in SECTIONS for item in document.get(section) or []}
+    for entry in wanted.get("contexts", []):
+        before = existing.get(("contexts", entry["name"]))
+        user = _field(before, "context", "user")
+        if before is not None and not str(user).endswith(f"@{entry['name']}"):
+            raise KubeconfigError(
+                f"{label}: context {entry['name']} exists with user {user}, not one eks-access wrote; rename it "
+                f"(kubectl config rename-context {entry['name']} <new name>) or pass --kubeconfig FILE"
+            )
+    if not placeholder:
+        return
+    for entry in wanted.get("clusters", []):
+        before = existing.get(("clusters", entry["name"]))
+        server = _field(before, "cluster", "server")
+        if before is not None and server != entry["cluster"]["server"]:
+            raise KubeconfigError(
+                f"{label}: cluster {entry['name']} has server {server}; the offline run would replace it with a "
+                "placeholder endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere"
+            )
+    clusters = {entry["name"] for entry in wanted.get("clusters", [])}
+    for entry in wanted.get("contexts", []):
+        before = existing.get(("contexts", entry["name"]))
+        cluster = _field(before, "context", "cluster")
+        if before is not None and cluster not in clusters:
+            raise KubeconfigError(
+                f"{label}: context {entry['name']} is for cluster {cluster}; the offline run would point it at a "
+                "placeholder endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere"
+            )
+
+
+def _field(item: Mapping[str, Any] | None, key: str, sub: str) -> Any:
+    inner = (item or {}).get(key)
+    return inner.get(sub) if isinstance(inner, dict) else None
 
 
 def stale_contexts(

@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from access.commands import aws
 from access.commands.cli import main
 from access.commands.kubeconfig import sources
-from access.core import kubeconfig
+from access.core import callers, kubeconfig
 from tests.helpers import REPO, ConfigTree
 
 FIXTURES = REPO / "tests" / "fixtures"
@@ -31,6 +31,7 @@ DEV_CLUSTER_ARN = "arn:aws:eks:eu-west-1:111122223333:cluster/eks-dev"
 REAL_ENDPOINT = "https://5E1D0CEXAMPLEA591B746AFC5AB30262.yl4.eu-west-1.eks.amazonaws.com"
 REAL_CA = json.loads(OUTPUTS.read_text())["cluster"]["certificateAuthorityData"]
 OFFLINE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
+OFFLINE_CLUSTER = "eks-dev-offline"
 
 
 def authenticator(role: str, session: str, cluster: str = "eks-dev") -> dict[str, Any]:
@@ -287,10 +288,16 @@ def test_dry_run_prints_the_merge_and_writes_nothing(
     assert len(printed["contexts"]) == 3
 
 
-def test_from_plan_works_offline_and_kubectl_reads_the_result(kube: Path) -> None:
+def test_from_plan_works_offline_and_kubectl_reads_the_result(kube: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(kubeconfig_args(kube, "--user", "erin", "--from-plan")) == 0
     document = yaml.safe_load(kube.read_text())
-    assert by_name(document, "clusters")[DEV_CLUSTER_ARN]["cluster"]["server"] == OFFLINE_ENDPOINT
+    assert by_name(document, "clusters")[OFFLINE_CLUSTER]["cluster"]["server"] == OFFLINE_ENDPOINT
+    assert DEV_CLUSTER_ARN not in by_name(document, "clusters")
+    assert document["current-context"] == "kind-kind"
+    assert capsys.readouterr().err == (
+        f"note: offline preview: cluster {OFFLINE_CLUSTER} has the offline run's placeholder endpoint, nothing "
+        "answers there; for working contexts run without --from-plan\n"
+    )
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl not installed: the independent read-back check needs it")
     env = {**os.environ, "KUBECONFIG": str(kube)}
@@ -298,10 +305,10 @@ def test_from_plan_works_offline_and_kubectl_reads_the_result(kube: Path) -> Non
         ["kubectl", "config", "get-contexts", "-o", "name"], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert sorted(names) == sorted(
-        ["kind-kind", "arn:aws:eks:us-east-1:444455556666:cluster/analytics", "dev-cluster-admin"]
+        ["kind-kind", "arn:aws:eks:us-east-1:444455556666:cluster/analytics", "dev-cluster-admin-offline"]
     )
     view = subprocess.run(
-        ["kubectl", "config", "view", "--minify", "--context", "dev-cluster-admin", "-o", "json"],
+        ["kubectl", "config", "view", "--minify", "--context", "dev-cluster-admin-offline", "-o", "json"],
         env=env,
         capture_output=True,
         text=True,
@@ -316,6 +323,73 @@ def test_from_plan_works_offline_and_kubectl_reads_the_result(kube: Path) -> Non
         "arn:aws:iam::111122223333:role/dev-cluster-admins",
         "--session-name",
     ]
+
+
+def test_from_plan_never_replaces_a_working_cluster_entry(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 0  # the working entry, from the stack outputs
+    working = yaml.safe_load(kube.read_text())
+    assert main(kubeconfig_args(kube, "--user", "alice", "--from-plan")) == 0
+    after = yaml.safe_load(kube.read_text())
+    for section in ("clusters", "contexts", "users"):
+        for name, item in by_name(working, section).items():
+            assert by_name(after, section)[name] == item
+    assert by_name(after, "contexts")["projecta-dev-offline"]["context"] == {
+        "cluster": OFFLINE_CLUSTER,
+        "user": "alice@projecta-dev-offline",
+        "namespace": "projecta-dev",
+    }
+    first = kube.read_bytes()
+    capsys.readouterr()
+    assert main(kubeconfig_args(kube, "--user", "alice", "--from-plan")) == 0
+    assert kube.read_bytes() == first
+    assert capsys.readouterr().out == f"{kube}: unchanged (1 context(s) already up to date)\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "entry", "message"),
+    [
+        (
+            "clusters",
+            {"name": OFFLINE_CLUSTER, "cluster": {"server": REAL_ENDPOINT, "certificate-authority-data": REAL_CA}},
+            f"cluster {OFFLINE_CLUSTER} has server {REAL_ENDPOINT}; the offline run would replace it with a "
+            "placeholder endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere",
+        ),
+        (
+            "contexts",
+            {"name": "projecta-dev-offline", "context": {"cluster": "kind-kind", "user": "alice@projecta-dev-offline"}},
+            "context projecta-dev-offline is for cluster kind-kind; the offline run would point it at a placeholder "
+            "endpoint: use --dry-run, or --kubeconfig FILE to write elsewhere",
+        ),
+    ],
+)
+def test_from_plan_refuses_to_take_over_an_entry_it_did_not_write(
+    kube: Path, capsys: pytest.CaptureFixture[str], section: str, entry: dict[str, Any], message: str
+) -> None:
+    document = yaml.safe_load(kube.read_text())
+    document[section].append(entry)
+    kube.write_text(yaml.safe_dump(document, sort_keys=False))
+    before = kube.read_bytes()
+    assert main(kubeconfig_args(kube, "--user", "alice", "--from-plan")) == 2
+    assert capsys.readouterr().err == f"error: {kube}: {message}\n"
+    assert kube.read_bytes() == before
+    assert backups(kube) == []
+
+
+def test_a_context_of_the_same_name_written_by_someone_else_is_never_taken_over(
+    kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = yaml.safe_load(kube.read_text())
+    document["contexts"].append({"name": "projecta-dev", "context": {"cluster": "kind-kind", "user": "kind-kind"}})
+    kube.write_text(yaml.safe_dump(document, sort_keys=False))
+    before = kube.read_bytes()
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        f"error: {kube}: context projecta-dev exists with user kind-kind, not one eks-access wrote; rename it "
+        "(kubectl config rename-context projecta-dev <new name>) or pass --kubeconfig FILE\n"
+    )
+    assert kube.read_bytes() == before
 
 
 def test_project_filter_and_aws_profile_auth(kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -388,7 +462,23 @@ def test_missing_outputs_is_one_line(
     monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(empty))
     assert main(kubeconfig_args(kube, "--user", "alice")) == 2
     assert capsys.readouterr().err == (
-        "error: stack dev has no kubeconfigs output; run `pulumi up` for it, or use --from-plan / --cluster\n"
+        "error: stack dev has no kubeconfigs output; run `pulumi up` for it, or use --cluster NAME "
+        "(eks:DescribeCluster)\n"
+    )
+
+
+def test_outputs_of_an_older_version_are_one_line(
+    kube: Path, fake_pulumi: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = json.loads(OUTPUTS.read_text())
+    outputs["outputsVersion"] = 1
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(outputs))
+    monkeypatch.setenv("FAKE_PULUMI_OUTPUTS", str(older))
+    assert main(kubeconfig_args(kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        "error: stack dev outputs are version 1, this eks-access reads version 2 (docs/outputs.md); run `pulumi up` "
+        "for it, or use --cluster NAME (eks:DescribeCluster)\n"
     )
 
 
@@ -398,8 +488,8 @@ def test_no_pulumi_cli_is_one_line(
     monkeypatch.setattr(sources.shutil, "which", lambda name: None)
     assert main(kubeconfig_args(kube, "--user", "alice")) == 2
     assert capsys.readouterr().err == (
-        "error: no pulumi CLI on PATH to read the stack outputs; use --cluster NAME (eks:DescribeCluster) "
-        "or --from-plan (offline)\n"
+        "error: no pulumi CLI on PATH to read the stack outputs; install it, or use --cluster NAME (endpoint and "
+        "CA from eks:DescribeCluster)\n"
     )
 
 
@@ -474,7 +564,11 @@ def test_role_credentials_cannot_stand_in_for_a_user(
     monkeypatch.setattr(aws, "aws_client", lambda service, region: sts)
     with stub:
         assert main(kubeconfig_args(kube)) == 2
-    assert capsys.readouterr().err == f"error: your AWS credentials are {arn}, not an IAM user; pass --user NAME\n"
+    assert capsys.readouterr().err == (
+        f"error: your AWS credentials are {arn}, a session of role projecta-dev-humans, and no role in environment "
+        "dev trusts it (they admit IAM users of account 111122223333 and roles.trusted_principals in "
+        "config/settings.yaml); use your IAM user's credentials, or pass --user NAME\n"
+    )
 
 
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -545,4 +639,201 @@ def test_dry_run_with_aws_profiles_keeps_stdout_a_kubeconfig(
     assert by_name(yaml.safe_load(captured.out), "contexts")["projectb-dev"]["context"]["namespace"] == "projectb-dev"
     assert captured.err.startswith(
         "\n# add to ~/.aws/config (the contexts use these profiles):\n[profile eks-access-projectb-dev]\n"
+    )
+
+
+# --- the session name is IAM's spelling; callers that are not IAM users; ExternalId and MFA -------------------------
+
+SSO_ROLE = "AWSReservedSSO_Dev_0123456789abcdef"
+SSO_ROLE_ARN = f"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/{SSO_ROLE}"
+SSO_SESSION = f"arn:aws:sts::111122223333:assumed-role/{SSO_ROLE}/jo@example.com"
+
+
+def caller_is(monkeypatch: pytest.MonkeyPatch, arn: str, user_id: str = "AIDAEXAMPLE") -> Stubber:
+    sts, stub = stubbed("sts")
+    stub.add_response("get_caller_identity", {"UserId": user_id, "Account": "111122223333", "Arn": arn}, {})
+    monkeypatch.setattr(aws, "aws_client", lambda service, region: sts)
+    return stub
+
+
+def tree_args(tree: ConfigTree, kube: Path, *extra: str) -> list[str]:
+    return ["kubeconfig", "--stack", "dev", "--project-dir", str(tree.project()), "--kubeconfig", str(kube), *extra]
+
+
+def test_the_session_name_is_the_spelling_sts_returns(
+    tree: ConfigTree, kube: Path, fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # config says "alice"; IAM's user is "Alice": a trust pin compares the session name with ${aws:username},
+    # which is IAM's spelling, so the context must pass "Alice"
+    with caller_is(monkeypatch, "arn:aws:iam::111122223333:user/people/Alice"):
+        assert main(tree_args(tree, kube)) == 0
+    users = by_name(yaml.safe_load(kube.read_text()), "users")
+    assert users["Alice@projecta-dev"]["user"] == authenticator("projecta-dev-humans", "Alice")
+
+
+def sso_trust(tree: ConfigTree, **roles: Any) -> None:
+    tree.edit("settings.yaml", lambda d: d["roles"].update({"trusted_principals": [SSO_ROLE_ARN], **roles}))
+
+
+def test_an_sso_session_gets_the_roles_that_trust_its_role(
+    tree: ConfigTree, kube: Path, fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sso_trust(tree, external_id="eks-access-dev-7f3a")
+    with caller_is(monkeypatch, SSO_SESSION, f"AROAEXAMPLESSO:{'jo@example.com'}"):
+        assert main(tree_args(tree, kube)) == 0
+    document = yaml.safe_load(kube.read_text())
+    contexts = by_name(document, "contexts")
+    assert sorted(n for n in contexts if n.startswith(("project", "dev-"))) == [
+        "dev-cluster-admin",
+        "projecta-dev",
+        "projectb-dev",
+    ]
+    user = by_name(document, "users")["jo@example.com@projecta-dev"]["user"]
+    assert user["exec"]["args"] == [
+        "token",
+        "--cluster-id",
+        "eks-dev",
+        "--role",
+        "arn:aws:iam::111122223333:role/projecta-dev-humans",
+        "--session-name",
+        "jo@example.com",  # the SSO session's own name: the audit log shows who it was
+        "--external-id",
+        "eks-access-dev-7f3a",  # the trusted-principals statement requires it
+        "--region",
+        "eu-west-1",
+    ]
+    assert capsys.readouterr().err == "".join(
+        f"note: {role} admits {SSO_SESSION}: trusted principal {SSO_ROLE_ARN}\n"
+        for role in ("projecta-dev-humans", "projectb-dev-humans", "dev-cluster-admins")
+    )
+
+
+def test_external_id_goes_into_the_aws_profile(
+    tree: ConfigTree, kube: Path, fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sso_trust(tree, external_id="eks-access-dev-7f3a")
+    argv = tree_args(tree, kube, "--project", "projecta", "--auth", "aws-profile", "--source-profile", "sso-dev")
+    with caller_is(monkeypatch, SSO_SESSION, "AROAEXAMPLESSO:jo@example.com"):
+        assert main(argv) == 0
+    profiles = capsys.readouterr().out.split("# add to ~/.aws/config (the contexts use these profiles):\n")[1]
+    assert profiles == (
+        "[profile eks-access-projecta-dev]\n"
+        "role_arn = arn:aws:iam::111122223333:role/projecta-dev-humans\n"
+        "source_profile = sso-dev\n"
+        "role_session_name = jo@example.com\n"
+        "external_id = eks-access-dev-7f3a\n"
+        "region = eu-west-1\n"
+    )
+    assert_botocore_reads(kube.parent / "aws-config", profiles, "eks-access-projecta-dev")
+
+
+def assert_botocore_reads(path: Path, profiles: str, name: str) -> dict[str, str]:
+    """botocore's own config loader reads the printed profile (the AWS CLI resolves assume-role profiles with it)."""
+    from botocore.configloader import load_config
+
+    path.write_text("[profile sso-dev]\nregion = eu-west-1\n" + profiles)
+    profile: dict[str, str] = load_config(str(path))["profiles"][name]
+    assert {"role_arn", "source_profile", "role_session_name"} <= set(profile)
+    return profile
+
+
+def test_an_untrusted_role_session_is_told_what_it_can_do(
+    tree: ConfigTree, kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sso_trust(tree)
+    other = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReadOnly_fedcba9876543210/jo@example.com"
+    with caller_is(monkeypatch, other, "AROAEXAMPLERO:jo@example.com"):
+        assert main(tree_args(tree, kube, "--project", "projecta")) == 2
+    assert capsys.readouterr().err == (
+        f"error: your AWS credentials are {other}, a session of role AWSReservedSSO_ReadOnly_fedcba9876543210, and "
+        "no role of project projecta in environment dev trusts it (they admit IAM users of account 111122223333 and "
+        "roles.trusted_principals in config/settings.yaml); use your IAM user's credentials, or pass --user NAME\n"
+    )
+
+
+def test_roles_that_require_mfa_get_an_aws_profile_with_mfa_serial(
+    tree: ConfigTree, kube: Path, fake_pulumi: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree.edit("settings.yaml", lambda d: d["roles"].update({"mfa": {"required": True, "max_age_seconds": 3600}}))
+    base = tree_args(tree, kube, "--user", "alice")
+    original = kube.read_bytes()
+
+    assert main(base) == 2
+    assert capsys.readouterr().err == (
+        "error: projecta-dev-humans require(s) MFA (aws:MultiFactorAuthPresent in the trust policy) and "
+        "aws-iam-authenticator never sends an MFA code: use --auth aws-profile --mfa-serial <your MFA device ARN> "
+        "(the AWS CLI asks for the code and caches the session)\n"
+    )
+    assert main([*base, "--auth", "aws-profile"]) == 2
+    assert capsys.readouterr().err == (
+        "error: projecta-dev-humans require(s) MFA: pass --mfa-serial <your MFA device ARN> so the profile asks for "
+        "the code (aws iam list-mfa-devices --user-name alice shows it)\n"
+    )
+    assert main([*base, "--auth", "aws-profile", "--mfa-serial", "not an arn"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --mfa-serial 'not an arn': expected an MFA device ARN like arn:aws:iam::<account>:mfa/<name>\n"
+    )
+    assert kube.read_bytes() == original
+
+    mfa = "arn:aws:iam::111122223333:mfa/alice-phone"
+    assert main([*base, "--auth", "aws-profile", "--mfa-serial", mfa]) == 0
+    profiles = capsys.readouterr().out.split("# add to ~/.aws/config (the contexts use these profiles):\n")[1]
+    assert profiles == (
+        "[profile eks-access-projecta-dev]\n"
+        "role_arn = arn:aws:iam::111122223333:role/projecta-dev-humans\n"
+        "source_profile = default\n"
+        "role_session_name = alice\n"
+        f"mfa_serial = {mfa}\n"
+        "region = eu-west-1\n"
+    )
+    user = by_name(yaml.safe_load(kube.read_text()), "users")["alice@projecta-dev"]["user"]
+    assert user["exec"]["interactiveMode"] == "IfAvailable"  # the AWS CLI's MFA prompt reaches the terminal
+    assert assert_botocore_reads(kube.parent / "aws-config", profiles, "eks-access-projecta-dev")["mfa_serial"] == mfa
+
+
+def test_a_role_session_cannot_present_mfa(
+    tree: ConfigTree, kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sso_trust(tree, mfa={"required": True})
+    with caller_is(monkeypatch, SSO_SESSION, "AROAEXAMPLESSO:jo@example.com"):
+        assert main(tree_args(tree, kube, "--project", "projecta")) == 2
+    assert capsys.readouterr().err == (
+        "note: projecta-dev-humans requires MFA (aws:MultiFactorAuthPresent), which a role session cannot present "
+        "to sts:AssumeRole; no context for it\n"
+        "error: every role you may enter here (projecta-dev-humans) requires MFA; use your IAM user's credentials\n"
+    )
+
+
+def test_callers_from_sts(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = callers.caller_from_arn("arn:aws:iam::111122223333:user/staff/Dave")
+    assert (user.kind, user.user_name, user.account_id) == ("IAM user", "Dave", "111122223333")
+    session = callers.caller_from_arn(SSO_SESSION)
+    assert (session.kind, session.role_arn, session.session_name) == (
+        "role session",
+        f"arn:aws:iam::111122223333:role/{SSO_ROLE}",
+        "jo@example.com",
+    )
+    root = callers.caller_from_arn("arn:aws:iam::111122223333:root")
+    assert (root.kind, root.user_name, root.role_arn) == ("principal", None, None)
+
+
+def test_a_user_whose_roles_do_not_trust_iam_users_is_told_why(
+    tree: ConfigTree, kube: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sso_trust(tree, trust_account_root=False)
+    assert main(tree_args(tree, kube, "--user", "alice")) == 2
+    assert capsys.readouterr().err == (
+        "error: alice's teams (payments) may assume projecta-dev-humans, but their trust policies admit no IAM user "
+        "of account 111122223333 (roles.trust_account_root in config/settings.yaml)\n"
+    )
+
+
+def test_the_account_root_is_neither_a_user_nor_a_session(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caller_is(monkeypatch, "arn:aws:iam::111122223333:root", "111122223333"):
+        assert main(kubeconfig_args(kube)) == 2
+    assert capsys.readouterr().err == (
+        "error: your AWS credentials are arn:aws:iam::111122223333:root, neither an IAM user nor a role session; "
+        "pass --user NAME\n"
     )

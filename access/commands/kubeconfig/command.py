@@ -1,10 +1,11 @@
 """``python -m access kubeconfig``: kubeconfig contexts for the project-environments a person may enter.
 
-Who may enter what comes from the plan (the person's teams -> their IAM group policies -> roles);
-how to reach the cluster comes from the stack's outputs (``pulumi stack output``), the offline run
-(``--from-plan``) or ``eks:DescribeCluster`` (``--cluster``). The result is merged into the kubeconfig:
-other clusters, contexts and users stay as they are, a backup is written first, the file stays 0600,
-and a second run changes nothing.
+Who may enter what comes from the plan (``who``: the person's teams -> their IAM group policies -> roles whose
+trust admits them; or, for a role session such as SSO, the roles whose trust names it); how to reach the cluster
+comes from the stack's outputs (``pulumi stack output``), ``eks:DescribeCluster`` (``--cluster``) or, for previews,
+the offline run (``--from-plan``: placeholder endpoint, written under ``-offline`` names only). The result is
+merged into the kubeconfig: other clusters, contexts and users stay as they are, a backup is written first, the
+file stays 0600, and a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -15,17 +16,12 @@ from pathlib import Path
 from typing import TextIO
 
 from access.commands.kubeconfig.files import kubeconfig_path, read_kubeconfig, write_kubeconfig
-from access.commands.kubeconfig.sources import (
-    caller_user_name,
-    from_describe_cluster,
-    from_outputs,
-    offline_outputs,
-    pulumi_outputs,
-)
+from access.commands.kubeconfig.sources import from_describe_cluster, from_outputs, offline_outputs, pulumi_outputs
+from access.commands.kubeconfig.who import admitted_roles, caller_of, signable
 from access.core import kubeconfig
-from access.core.kubeconfig import PersonContext
+from access.core.callers import Admission, Caller
+from access.core.kubeconfig import ClusterEndpoint, PersonContext
 from access.core.loading import LoadedStack, load_stack
-from access.core.model import RoleKind
 from access.core.plan.types import RolePlan
 from access.errors import KubeconfigError, UsageError
 
@@ -34,12 +30,15 @@ EXAMPLE = """examples:
   python -m access kubeconfig --stack prod --project projecta --user alice
   python -m access kubeconfig --stack dev --user alice --from-plan --dry-run   # offline preview
   python -m access kubeconfig --stack staging --cluster eks-staging            # endpoint via eks:DescribeCluster
+  python -m access kubeconfig --stack prod --auth aws-profile --mfa-serial arn:aws:iam::111122223333:mfa/alice
 
 Each context is named after its namespace (projecta-dev) and authenticates with
   aws-iam-authenticator token --cluster-id <cluster> --role <role ARN> --session-name <your IAM user>
-because the roles' trust policies require the session name to be your IAM user name and
-`aws eks get-token` cannot set it. --auth aws-profile uses `aws eks get-token --profile` instead and
-prints the ~/.aws/config profiles (with role_session_name) to add.
+because the roles' trust policies require the session name to be your IAM user name (as IAM spells it: taken
+from sts:GetCallerIdentity) and `aws eks get-token` cannot set it. --auth aws-profile uses
+`aws eks get-token --profile` instead and prints the ~/.aws/config profiles (role_session_name, external_id,
+mfa_serial) to add; roles that require MFA need it. With SSO or other role-session credentials you get the
+roles whose trust admits your role (roles.trusted_principals), under your session's name.
 """
 
 
@@ -57,7 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--user", help="IAM user name (default: the IAM user your AWS credentials belong to)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--from-plan", action="store_true", help="offline: endpoint and ARNs from the program run under mocks"
+        "--from-plan",
+        action="store_true",
+        help="offline preview: ARNs from the program run under mocks, a placeholder endpoint and CA, written only "
+        "under <name>-offline entries (never over a working cluster entry)",
     )
     source.add_argument("--cluster", metavar="NAME", help="endpoint and CA from eks:DescribeCluster (boto3)")
     parser.add_argument(
@@ -68,7 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--auth", choices=kubeconfig.AUTH_METHODS, default="authenticator", help="token signer")
     parser.add_argument(
-        "--source-profile", default="default", help="with --auth aws-profile: profile holding your IAM user keys"
+        "--source-profile",
+        default="default",
+        help="with --auth aws-profile: the profile holding your IAM user keys (or your SSO profile)",
+    )
+    parser.add_argument(
+        "--mfa-serial",
+        metavar="ARN",
+        help="with --auth aws-profile: your MFA device, written as mfa_serial for roles whose trust requires MFA",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the merged kubeconfig instead of writing it")
     parser.add_argument("--project-dir", type=Path, default=Path("."), help="directory holding Pulumi.yaml")
@@ -78,28 +87,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_stack(args.project_dir, args.stack, args.config)
-    user = args.user or caller_user_name(loaded.settings.region)
-    session_name, teams = kubeconfig.find_member(loaded.org, user)
-    if not teams:
-        raise UsageError(f"IAM user {user!r} is not a member of any team in config/teams.yaml")
-    roles = _roles(loaded, session_name, teams, args.project)
-    plan = loaded.plan
-    if args.cluster:
-        cluster, role_arns = from_describe_cluster(plan, roles, args.cluster, loaded.settings.region)
-    else:
-        outputs = offline_outputs(args, loaded) if args.from_plan else pulumi_outputs(args.project_dir, args.stack)
-        cluster, role_arns = from_outputs(plan, roles, outputs, args.stack)
-    contexts = kubeconfig.person_contexts(plan, roles, role_arns, session_name)
+    caller = caller_of(args, loaded)
+    admitted = signable(admitted_roles(loaded, caller, args.project), caller, args.auth, args.mfa_serial)
+    cluster, role_arns = _endpoint(args, loaded, [a.role for a in admitted])
+    suffix = kubeconfig.OFFLINE_SUFFIX if cluster.placeholder else ""
+    contexts = kubeconfig.person_contexts(loaded.plan, admitted, role_arns, suffix)
     wanted = kubeconfig.entries(cluster, contexts, args.auth)
 
     path = kubeconfig_path(args.kubeconfig)
     existing_text = read_kubeconfig(path)
     try:
         existing = kubeconfig.parse(existing_text, str(path))
+        document, changes = kubeconfig.merge(existing, wanted, str(path), cluster.placeholder)
     except KubeconfigError as error:
         raise UsageError(str(error)) from None
-    document, changes = kubeconfig.merge(existing, wanted)
     text = kubeconfig.render(document)
+    session_name = contexts[0].session_name
     stale = kubeconfig.stale_contexts(document, cluster.entry, session_name, [c.name for c in contexts])
 
     if args.dry_run:
@@ -109,39 +112,42 @@ def run(args: argparse.Namespace) -> int:
     else:
         _write(path, text, changes, contexts)
         print(f"{path}: wrote {len(contexts)} context(s) for {session_name} on {cluster.name}")
-    for name in stale:
-        print(
-            f"note: context {name} was written for {session_name} earlier but is no longer granted; "
-            f"remove it with: kubectl config delete-context {name}",
-            file=sys.stderr,
-        )
+    _notes(caller, admitted, stale, session_name, cluster)
     if args.auth == "aws-profile":
         # with --dry-run stdout is the kubeconfig alone, so the profiles go to stderr
-        print_aws_profiles(contexts, cluster.region, args.source_profile, sys.stderr if args.dry_run else sys.stdout)
+        stream = sys.stderr if args.dry_run else sys.stdout
+        print_aws_profiles(contexts, cluster.region, args.source_profile, args.mfa_serial, stream)
     return 0
 
 
-def _roles(loaded: LoadedStack, session_name: str, teams: tuple[str, ...], project_arg: str | None) -> list[RolePlan]:
-    """The roles the person's teams may assume here, or only the project's; refused when there are none."""
-    org, plan = loaded.org, loaded.plan
-    roles = kubeconfig.roles_for_person(plan, teams)
-    if project_arg is not None:
-        project = project_arg.lower()
-        if project not in org.projects:
-            raise UsageError(
-                f"unknown project {project_arg!r}; config/projects.yaml has {', '.join(sorted(org.projects))}"
-            )
-        roles = [r for r in roles if r.kind == RoleKind.HUMAN and r.project == project]
-        if not roles:
-            raise UsageError(
-                f"{session_name} (teams: {', '.join(teams)}) has no access to project {project} in environment "
-                f"{plan.environment}"
-            )
-    if not roles:
-        raise UsageError(
-            f"{session_name}'s teams ({', '.join(teams)}) have no roles to assume in environment {plan.environment}"
+def _endpoint(
+    args: argparse.Namespace, loaded: LoadedStack, roles: list[RolePlan]
+) -> tuple[ClusterEndpoint, dict[str, str]]:
+    plan = loaded.plan
+    if args.cluster:
+        return from_describe_cluster(plan, roles, args.cluster, loaded.settings.region)
+    if args.from_plan:
+        cluster, role_arns = from_outputs(plan, roles, offline_outputs(args, loaded), args.stack)
+        return kubeconfig.offline(cluster), role_arns
+    return from_outputs(plan, roles, pulumi_outputs(args.project_dir, args.stack), args.stack)
+
+
+def _notes(caller: Caller, admitted: list[Admission], stale: list[str], session: str, cluster: ClusterEndpoint) -> None:
+    for name in stale:
+        print(
+            f"note: context {name} was written for {session} earlier but is no longer granted; "
+            f"remove it with: kubectl config delete-context {name}",
+            file=sys.stderr,
         )
-    return roles
+    if caller.user_name is None:
+        for admission in admitted:
+            print(f"note: {admission.role.name} admits {caller.arn}: {admission.via}", file=sys.stderr)
+    if cluster.placeholder:
+        print(
+            f"note: offline preview: cluster {cluster.entry} has the offline run's placeholder endpoint, nothing "
+            "answers there; for working contexts run without --from-plan",
+            file=sys.stderr,
+        )
 
 
 def _write(path: Path, text: str, changes: list[kubeconfig.Change], contexts: list[PersonContext]) -> None:
@@ -158,14 +164,19 @@ def _write(path: Path, text: str, changes: list[kubeconfig.Change], contexts: li
             print(f"{change.action} context {ctx.name}: namespace {namespace}, role {ctx.role_arn}")
 
 
-def print_aws_profiles(contexts: list[PersonContext], region: str | None, source_profile: str, stream: TextIO) -> None:
+def print_aws_profiles(
+    contexts: list[PersonContext], region: str | None, source_profile: str, mfa_serial: str | None, stream: TextIO
+) -> None:
     sections = [
         kubeconfig.aws_profile_section(
-            kubeconfig.aws_profile_name(c), c.role_arn, c.session_name, source_profile, region
+            kubeconfig.aws_profile_name(c),
+            c.role_arn,
+            c.session_name,
+            source_profile,
+            region,
+            external_id=c.external_id,
+            mfa_serial=mfa_serial if c.mfa else None,
         )
         for c in contexts
     ]
     print("\n# add to ~/.aws/config (the contexts use these profiles):\n" + "\n".join(sections), end="", file=stream)
-
-
-# --- where the cluster endpoint and role ARNs come from -------------------------------------------------

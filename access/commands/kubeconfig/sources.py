@@ -13,6 +13,7 @@ from typing import Any
 
 from access.commands import aws
 from access.core import kubeconfig
+from access.core.callers import Caller, caller_from_arn
 from access.core.kubeconfig import ClusterEndpoint
 from access.core.loading import LoadedStack
 from access.core.model import RoleKind
@@ -28,13 +29,14 @@ def from_outputs(
     configs = outputs.get("kubeconfigs")
     if not isinstance(configs, dict) or not configs:
         raise UsageError(
-            f"stack {stack} has no kubeconfigs output; run `pulumi up` for it, or use --from-plan / --cluster"
+            f"stack {stack} has no kubeconfigs output; run `pulumi up` for it, or use --cluster NAME "
+            "(eks:DescribeCluster)"
         )
     version = outputs.get("outputsVersion", 1)
     if version != OUTPUTS_VERSION:
         raise UsageError(
             f"stack {stack} outputs are version {version}, this eks-access reads version {OUTPUTS_VERSION} "
-            "(docs/outputs.md); run `pulumi up` for it, or use --from-plan / --cluster"
+            "(docs/outputs.md); run `pulumi up` for it, or use --cluster NAME (eks:DescribeCluster)"
         )
     role_arns: dict[str, str] = {}
     for role in roles:
@@ -69,8 +71,8 @@ def pulumi_outputs(project_dir: Path, stack: str) -> dict[str, Any]:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise UsageError(
-            "no pulumi CLI on PATH to read the stack outputs; use --cluster NAME (eks:DescribeCluster) "
-            "or --from-plan (offline)"
+            "no pulumi CLI on PATH to read the stack outputs; install it, or use --cluster NAME (endpoint and CA "
+            "from eks:DescribeCluster)"
         )
     result = subprocess.run(
         [pulumi, "stack", "output", "--json", "-s", stack],
@@ -132,17 +134,16 @@ def from_describe_cluster(
     return endpoint, {role.key: role.arn for role in roles}
 
 
-def caller_user_name(region: str | None) -> str:
-    """The IAM user behind the current AWS credentials (sts:GetCallerIdentity needs no permission)."""
+def caller_identity(region: str | None) -> Caller:
+    """Who the current AWS credentials are (sts:GetCallerIdentity needs no permission), with IAM's spelling of the
+    user name: the session-name pin compares it exactly."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         arn = aws.aws_client("sts", region).get_caller_identity()["Arn"]
     except (BotoCoreError, ClientError) as error:
         raise UsageError(f"pass --user NAME (could not ask AWS STS who you are: {error})") from None
-    if ":user/" not in arn:
-        raise UsageError(f"your AWS credentials are {arn}, not an IAM user; pass --user NAME")
-    return str(arn.rsplit("/", 1)[-1])
+    return caller_from_arn(str(arn))
 
 
 # --- the kubeconfig file ----------------------------------------------------------------------------------

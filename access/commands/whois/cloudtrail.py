@@ -37,6 +37,10 @@ class AssumeRole:
     access_key_id: str | None  # the temporary key the call issued
     valid_until: datetime
     region: str | None
+    request_id: str | None = None  # the same call logged in the caller's and the role's account shares it
+
+    def same_call(self) -> str:
+        return self.request_id or self.event_id or f"{self.time.isoformat()} {self.access_key_id}"
 
     def identity(self) -> str:
         return (
@@ -99,6 +103,7 @@ def assume_role_from_record(record: dict[str, Any]) -> AssumeRole | None:
         access_key_id=credentials.get("accessKeyId"),
         valid_until=valid_until,
         region=record.get("awsRegion"),
+        request_id=record.get("requestID"),
     )
 
 

@@ -6,13 +6,21 @@ import json
 import math
 from datetime import timedelta
 
-from access.commands.whois.correlate import Answer, Candidate
+from access.commands.whois.answer import Answer, Candidate
+from access.commands.whois.correlate import MAX_SESSION
 from access.commands.whois.times import iso
 
-MAX_SESSION = timedelta(hours=12)  # the longest role session IAM allows
+ASK_FOR_EVIDENCE = "give --as-deployed PLAN_JSON|CONFIG_DIR (as deployed then) or --cloudtrail FILE"
 
 
 def render_line(answer: Answer) -> str:
+    text = _line(answer)
+    for note in answer.notes:
+        text += f"; note: {note}"
+    return text
+
+
+def _line(answer: Answer) -> str:
     if answer.status == "outside-window":
         assert answer.window is not None and answer.subject.at is not None
         start, end = answer.window
@@ -22,45 +30,55 @@ def render_line(answer: Answer) -> str:
             f"{iso(start)} .. {iso(end)}; its session can start up to 12 h earlier: use --since {hours}h "
             "(or --until)"
         )
-    if answer.status == "no-match":
+    if answer.status == "not-found" and answer.method == "cloudtrail":
         assert answer.window is not None
         start, end = answer.window
         return (
-            f"no match: no AssumeRole between {iso(start)} and {iso(end)} matches {answer.searched}; "
-            "a session can start up to 12 h before it is used: widen --since, or add --region "
-            "for each region whose STS endpoint people use (AssumeRole is logged where it was served)"
+            f"not found: no AssumeRole between {iso(start)} and {iso(end)} matches {answer.searched}; "
+            "add --region for each region whose STS endpoint people use (AssumeRole is logged where it was "
+            "served), or give the CloudTrail files that cover it"
+        )
+    if answer.status == "not-found":
+        where = answer.evidence or "today's config (nothing shows how it was deployed then)"
+        return (
+            f"not found: the session name {answer.session!r} is no member allowed to assume "
+            f"{', '.join(answer.roles)} in {where}"
+        )
+    if answer.status == "unverified":
+        listed = "; ".join(_candidate_text(c) for c in answer.candidates)
+        return (
+            f"unverified: {listed}, if the role's trust pinned the session name to the IAM user name at "
+            f"{_when(answer)} as it does in today's config; nothing shows it did ({answer.why_unverified}): "
+            f"{ASK_FOR_EVIDENCE}"
         )
     if answer.status == "ambiguous":
         listed = "; ".join(_candidate_text(c) for c in answer.candidates)
         hint = (
-            "the username fits several members; check with --correlate"
+            "the username fits several members ({{SessionName}} writes '@' as '-'); the raw session name "
+            "(user.extra.sessionName) or CloudTrail decides: --correlate or --cloudtrail FILE"
             if answer.method == "pinned-session"
             else "give --access-key-id (user.extra.accessKeyId in newer audit events) to decide"
         )
         return f"ambiguous: {len(answer.candidates)} identities match: {listed}; {hint}"
-    return _candidate_text(answer.candidates[0], answer.method)
+    text = _candidate_text(answer.candidates[0], answer.method)
+    if answer.method == "pinned-session":
+        text += f"; the role's trust policy pinned the session name to the IAM user name then: {answer.evidence}"
+    return text
+
+
+def _when(answer: Answer) -> str:
+    return iso(answer.subject.at) if answer.subject.at else "the time of the action"
 
 
 def _candidate_text(candidate: Candidate, method: str | None = None) -> str:
-    if candidate.assumed_at is None:  # pinned session
-        text = (
+    if candidate.assumed_at is None:  # from the session name
+        return (
             f"{candidate.identity} (IAM user in account {candidate.account_id}) via {candidate.role_arn}, "
             f"environment {candidate.environment}"
         )
-        if method:
-            text += "; the role's trust policy pins the session name to the IAM user name"
-        if candidate.in_config is False:
-            text += f"; note: {candidate.identity} is not in a team allowed this role in config (removed since?)"
-        return text
-    kind = "IAM user" if candidate.kind == "IAMUser" else candidate.kind
-    who = (
-        f"{candidate.identity} ({kind} {candidate.principal_arn})"
-        if candidate.kind == "IAMUser"
-        else (f"{candidate.identity} ({kind})")
-    )
     text = (
-        f"{who} assumed {candidate.role_arn} as session {candidate.session_name} at {iso(candidate.assumed_at)}"
-        f" (CloudTrail event {candidate.event_id})"
+        f"{_who(candidate)} assumed {candidate.role_arn} as session {candidate.session_name} at "
+        f"{iso(candidate.assumed_at)} (CloudTrail event {candidate.event_id})"
     )
     if candidate.source_identity:
         text += f", source identity {candidate.source_identity}"
@@ -69,7 +87,20 @@ def _candidate_text(candidate: Candidate, method: str | None = None) -> str:
             "; that caller is itself a role session, to follow it: python -m access whois "
             f"--access-key-id {candidate.caller_access_key_id}"
         )
+    if method and candidate.kind == "AWSAccount":
+        text += (
+            f"; the call came from account {candidate.account_id}, whose own CloudTrail names the principal "
+            f"{candidate.caller_principal_id} (aws iam get-user / get-role there)"
+        )
     return text
+
+
+def _who(candidate: Candidate) -> str:
+    if candidate.kind == "IAMUser":
+        return f"{candidate.identity} (IAM user {candidate.principal_arn})"
+    if candidate.kind == "AWSAccount":
+        return f"principal {candidate.caller_principal_id} of account {candidate.account_id} (AWSAccount)"
+    return f"{candidate.identity} ({candidate.kind})"
 
 
 def render_json(answer: Answer) -> str:
@@ -78,6 +109,7 @@ def render_json(answer: Answer) -> str:
         "status": answer.status,
         "method": answer.method,
         "exitCode": answer.exit_code,
+        "evidence": answer.evidence,
         "kubernetes": {
             "username": subject.username,
             "uid": subject.uid,
@@ -98,6 +130,7 @@ def render_json(answer: Answer) -> str:
                 "type": c.kind,
                 "accountId": c.account_id,
                 "principalArn": c.principal_arn,
+                "principalId": c.caller_principal_id,
                 "roleArn": c.role_arn,
                 "sessionName": c.session_name,
                 "environment": c.environment,
@@ -110,6 +143,7 @@ def render_json(answer: Answer) -> str:
             }
             for c in answer.candidates
         ],
+        "notes": answer.notes,
         "message": render_line(answer),
     }
     return json.dumps(document, indent=2)

@@ -1,25 +1,41 @@
-"""What the plan knows: each role's username template and whether its trust pins the session name."""
+"""What a plan knows about each role: its username template, whether its trust pins the session name, and which
+IAM users may assume it; from a config (:func:`known_roles`) or a saved ``plan --format json`` (:func:`plan_roles`)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from access.commands.whois.subject import Subject
 from access.core import iam, names
-from access.core.model import Organisation
+from access.core.config.teams import session_name_in_username
+from access.core.model import Organisation, RoleKind
 from access.core.plan.roles import build_roles
-from access.core.plan.types import RolePlan
+
+PEOPLE = frozenset({RoleKind.HUMAN.value, RoleKind.ADMIN.value})
 
 
 @dataclass(frozen=True)
 class KnownRole:
     environment: str
-    role: RolePlan
+    arn: str
+    username: str  # the aws-auth / access-entry username template
     pattern: re.Pattern[str]
-    pinned: bool
+    pinned: bool  # every statement that admits anyone requires sts:RoleSessionName = ${aws:username}
     members: tuple[str, ...]  # IAM users whose teams may assume it
+
+    @property
+    def account_id(self) -> str:
+        return self.arn.split(":")[4]
+
+    def members_for_session(self, session: str, raw: bool) -> list[str]:
+        """The members a session name stands for. IAM user names are unique ignoring case (and the trust pin may
+        compare ignoring case), so case never tells two members apart; ``{{SessionName}}`` also shows '@' as '-',
+        so ``jo-example.com`` may be ``jo@example.com`` or ``jo-example.com`` unless the raw name is known."""
+        shown = session.lower() if raw else session_name_in_username(session).lower()
+        return [m for m in self.members if (m.lower() if raw else session_name_in_username(m).lower()) == shown]
 
 
 _TOKEN_PATTERNS = {
@@ -47,13 +63,46 @@ def template_pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+def _known(environment: str, arn: str, username: str, trust: iam.PolicyDocument, members: Iterable[str]) -> KnownRole:
+    return KnownRole(
+        environment=environment,
+        arn=arn,
+        username=username,
+        pattern=template_pattern(username),
+        pinned=iam.session_name_identifies_user(trust),
+        members=tuple(sorted(set(members), key=str.lower)),
+    )
+
+
 def known_roles(org: Organisation, environments: Iterable[str]) -> list[KnownRole]:
     out = []
     for env in environments:
         for role in build_roles(org, env):
-            members = tuple(sorted({m for team in role.teams for m in org.teams[team].members}))
-            pinned = iam.session_name_identifies_user(role.trust_policy)
-            out.append(KnownRole(env, role, template_pattern(role.username), pinned, members))
+            members = {m for team in role.teams for m in org.teams[team].members}
+            out.append(_known(env, role.arn, role.username, role.trust_policy, members))
+    return out
+
+
+def plan_roles(document: Mapping[str, Any], label: str) -> list[KnownRole]:
+    """The roles of a saved ``python -m access plan --format json`` (docs/plan-json.md): templates and trust
+    policies from ``roles``, who may assume each person's role from the effective-access rows ``access``."""
+    from access.errors import UsageError
+
+    environment, roles, rows = document.get("environment"), document.get("roles"), document.get("access")
+    if not (isinstance(environment, str) and isinstance(roles, list) and isinstance(rows, list)):
+        raise UsageError(f"{label}: not `python -m access plan --format json` output (environment, roles, access)")
+    principals: dict[str, set[str]] = {}
+    for row in rows:
+        if isinstance(row, dict) and isinstance(row.get("role"), str) and isinstance(row.get("principal"), str):
+            principals.setdefault(row["role"], set()).add(row["principal"])
+    out = []
+    for index, role in enumerate(roles):
+        try:
+            arn, username, trust, kind, name = (role[k] for k in ("arn", "username", "trustPolicy", "kind", "name"))
+        except (KeyError, TypeError):
+            raise UsageError(f"{label}: roles[{index}] lacks arn, username, trustPolicy, kind or name") from None
+        members = principals.get(name, set()) if kind in PEOPLE else set()
+        out.append(_known(environment, arn, username, trust, members))
     return out
 
 
@@ -74,14 +123,14 @@ def match_templates(subject: Subject, roles: Sequence[KnownRole]) -> list[Templa
         found = known.pattern.fullmatch(subject.username)
         if not found:
             continue
-        if subject.role_arn and names.strip_role_path(known.role.arn).lower() != subject.role_arn.lower():
+        if subject.role_arn and names.strip_role_path(known.arn).lower() != subject.role_arn.lower():
             continue  # same username shape, different role: another tool's mapping
-        if subject.account_id and f":{subject.account_id}:" not in known.role.arn:
+        if subject.account_id and known.account_id != subject.account_id:
             continue
         groups = found.groupdict()
         session = groups.get("session")
         raw = groups.get("raw") or subject.session_name
-        if raw and session and raw.replace("@", "-") != session:
+        if raw and session and session_name_in_username(raw) != session:
             continue
         matches.append(TemplateMatch(known, session or raw, raw))
     return matches

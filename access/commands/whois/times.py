@@ -8,6 +8,11 @@ from datetime import UTC, datetime, timedelta
 from access.errors import UsageError
 
 
+def now() -> datetime:
+    """The current time (one place, so tests can fix it)."""
+    return datetime.now(UTC)
+
+
 def aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from access.core import names
 from access.core.config.nodes import Node, Source, unique_ids
 from access.core.model import RoleSettings, Team
@@ -10,12 +12,38 @@ from access.core.model import RoleSettings, Team
 def read(source: Source, role_settings: RoleSettings) -> dict[str, Team]:
     node = source.root("teams.yaml").mapping({"teams"}, required=("teams",))["teams"]
     out: dict[str, Team] = {}
+    member_nodes: list[tuple[str, Node]] = []
     for tid, tnode in unique_ids(node, "team"):
         m = tnode.mapping({"members", "description"}, required=("members",))
         if "description" in m:
             m["description"].string()
         out[tid] = Team(id=tid, members=_members(m["members"], role_settings))
+        member_nodes.extend(zip(out[tid].members, m["members"].items(), strict=True))
+    if role_settings.session_name_condition:
+        refuse_look_alike_session_names(member_nodes)
     return out
+
+
+def session_name_in_username(session_name: str) -> str:
+    """A role session name as aws-iam-authenticator writes it into ``{{SessionName}}``: '@' becomes '-'
+    (``pkg/server/server.go`` ``renderTemplate``; ``{{SessionNameRaw}}`` would keep it)."""
+    return session_name.replace("@", "-")
+
+
+def refuse_look_alike_session_names(members: Iterable[tuple[str, Node]]) -> None:
+    """With the session-name pin the Kubernetes username names the person, but only as ``{{SessionName}}``
+    shows it: two different IAM users that look the same there (``jo@example.com`` and ``jo-example.com``, in
+    any case, since IAM ignores case in names) could not be told apart in any audit log."""
+    seen: dict[str, tuple[str, Node]] = {}
+    for user, node in members:
+        first, first_node = seen.setdefault(session_name_in_username(user).lower(), (user, node))
+        if first.lower() != user.lower():
+            raise node.error(
+                f"IAM user {user!r} looks like {first!r} ({first_node.path}) in Kubernetes audit logs: both "
+                f"are written {session_name_in_username(user)!r} there (aws-iam-authenticator turns '@' into '-' "
+                "in {{SessionName}}, and IAM ignores case), so nobody could tell who acted; list only one of them "
+                "(rename the other IAM user)"
+            )
 
 
 def _members(node: Node, role_settings: RoleSettings) -> tuple[str, ...]:
