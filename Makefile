@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: plan test lint check clean
+.PHONY: plan test lint check clean e2e
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ test: $(VENV)/.installed  ## ruff, mypy and the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n auto
+
+e2e: $(VENV)/.installed  ## issue 17: the real engine, provider and API server (docs/e2e.md)
+	tools/e2e/run
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
