@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,6 +38,12 @@ _results: dict[int, list[tuple[str, str, str]]] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(number, title): an issue-17 end-to-end scenario")
+
+    # SIGTERM (CI's timeout, kill) unwinds like Ctrl-C, so the fixtures stop the servers they started.
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.fixture(scope="session")

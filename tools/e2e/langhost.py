@@ -145,6 +145,9 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
     def RunPlugin(self, request, context):
         venv = _virtualenv(request.info)
         env = dict(item.split("=", 1) for item in request.env if "=" in item) if request.env else dict(os.environ)
+        # The plugin announces its port on stdout (pulumi_policy writes it without a flush): unbuffered, so that
+        # the engine reads it now and not when the buffer fills (an assumption of this stand-in, docs/e2e.md).
+        env["PYTHONUNBUFFERED"] = "1"
         proc = subprocess.Popen(
             [_python(venv), request.info.program_directory, *request.args],
             cwd=request.pwd or None,
@@ -152,6 +155,8 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        # The engine ends a plugin by cancelling this call.
+        context.add_callback(lambda: proc.poll() is None and proc.terminate())
         chunks: list[language_pb2.RunPluginResponse] = []
         lock = threading.Condition()
         open_streams = [2]

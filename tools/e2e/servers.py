@@ -96,6 +96,11 @@ def start(name: str, argv: list[str], logdir: Path, env: dict[str, str] | None =
         env={**os.environ, **(env or {})},
     )
     out.close()
+    # tools/e2e/run kills what is listed here if the tests themselves could not (killed, crashed)
+    pidfile = os.environ.get("E2E_PIDFILE")
+    if pidfile:
+        with open(pidfile, "a") as f:
+            f.write(f"{popen.pid}\n")
     return Proc(name, popen, log)
 
 
