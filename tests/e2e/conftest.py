@@ -76,6 +76,7 @@ def scenario(e2e_run: harness.Run, request: pytest.FixtureRequest) -> Iterator[h
     bins = {
         "etcd": e2e_run.bins["etcd"] / "bin" / "etcd",
         "kube-apiserver": e2e_run.bins["kubernetes"] / "bin" / "kube-apiserver",
+        "kube-controller-manager": e2e_run.bins["kubernetes"] / "bin" / "kube-controller-manager",
     }
     with servers.cluster(bins, workdir / "cluster") as cluster:
         yield harness.Scenario(e2e_run, name, cluster, workdir)

@@ -15,9 +15,11 @@ Layout of one run (under the cache, removed at the end unless E2E_KEEP=1):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -275,9 +277,24 @@ class Scenario:
     ) -> Result:
         log = self.dir / "commands.log"
         started = time.monotonic()
-        proc = subprocess.run(argv, cwd=cwd or self.project, env={**self.env, **(env or {})}, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
-        result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
+        # Its own process group; interrupted (SIGTERM, timeout), it gets SIGINT first so that the pulumi CLI
+        # cancels and stops its plugins itself, then SIGKILL.
+        proc = subprocess.Popen(argv, cwd=cwd or self.project, env={**self.env, **(env or {})},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                start_new_session=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+            raise
+        result = Result(argv, proc.returncode, stdout, stderr)
         with log.open("a") as f:
             f.write(f"{result}\n({time.monotonic() - started:.1f}s)\n\n")
         return result

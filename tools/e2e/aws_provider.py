@@ -27,6 +27,8 @@ import os
 import random
 import signal
 import string
+import threading
+import time
 from collections.abc import Callable
 from concurrent import futures
 from typing import Any
@@ -561,8 +563,17 @@ def main() -> None:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
-    # The engine stops plugins with SIGINT/SIGTERM: stop quietly, as the real plugins do.
+    # The engine stops plugins with SIGINT/SIGTERM: stop quietly, as the real plugins do; and stop when the engine
+    # is gone without saying so (killed), as the real plugins' health check of the engine does.
     signal.signal(signal.SIGTERM, lambda *_: server.stop(0))
+    parent = os.getppid()
+
+    def watch_engine() -> None:
+        while os.getppid() == parent:
+            time.sleep(2)
+        server.stop(0)
+
+    threading.Thread(target=watch_engine, daemon=True).start()
     try:
         server.wait_for_termination()
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """Start and stop what the end-to-end scenarios run against, all on 127.0.0.1 with random free ports:
 
-- etcd (built from go.etcd.io/etcd/server/v3) and kube-apiserver (built from k8s.io/kubernetes), with a CA, a
+- etcd (built from go.etcd.io/etcd/server/v3), kube-apiserver and kube-controller-manager (its garbage collector and
+  namespace controller only; built from k8s.io/kubernetes), with a CA, a
   serving certificate for 127.0.0.1, and client certificates (an admin in ``system:masters``, the deployer the
   Pulumi Kubernetes provider authenticates as);
 - moto's server (IAM, STS, EKS), answering as account 111122223333 (MOTO_ACCOUNT_ID).
@@ -194,6 +195,22 @@ def cluster(bins: dict[str, Path], workdir: Path) -> Iterator[Cluster]:
             f"{c.endpoint}/apis/rbac.authorization.k8s.io/v1/clusterroles/admin", timeout=5).ok, api, 60)
         wait_for("kube-system namespace", lambda: admin.get(
             f"{c.endpoint}/api/v1/namespaces/kube-system", timeout=5).ok, api, 60)
+        # The garbage collector (and the namespace controller) of kube-controller-manager: the Kubernetes provider
+        # deletes with propagationPolicy Foreground, whose finalizer only the garbage collector removes.
+        kcm_port = free_port()
+        kcm = start("kube-controller-manager", [
+            str(bins["kube-controller-manager"]),
+            "--kubeconfig", str(c.kubeconfig(workdir / "controller-manager.kubeconfig", "admin")),
+            "--controllers", "garbagecollector,namespace", "--leader-elect=false",
+            "--bind-address", LOOPBACK, "--secure-port", str(kcm_port),
+            "--authentication-skip-lookup", "--authorization-always-allow-paths=/healthz,/readyz",
+            "--cert-dir", str(workdir / "kcm-certs"), "-v", "1",
+        ], workdir)
+        procs.append(kcm)
+        health = requests.Session()
+        health.trust_env = False
+        wait_for("kube-controller-manager", lambda: health.get(
+            f"https://{LOOPBACK}:{kcm_port}/healthz", verify=False, timeout=5).text == "ok", kcm, 60)
         yield c
     finally:
         for p in reversed(procs):
