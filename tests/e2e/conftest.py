@@ -97,7 +97,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             status, why = "NOT RUN", reason.removeprefix("Skipped: ")
         else:
-            status, why = "FAIL", (report.longreprtext.strip().splitlines() or [""])[-1][:300]
+            message = str(call.excinfo.value) if call.excinfo else report.longreprtext
+            lines = [ln.strip() for ln in message.split("\nassert ")[0].splitlines() if ln.strip()]
+            status, why = "FAIL", "\n".join(ln[:400] for ln in lines[:8])
         _results.setdefault(number, []).append((item.name, status, why))
     elif report.when == "teardown" and report.failed:
         _results.setdefault(number, []).append((item.name, "FAIL", "teardown failed"))
@@ -114,7 +116,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line(f"{overall:8} scenario {number}: {TITLES[number]}")
         for name, status, why in entries:
             if status != "PASS" or len(entries) > 1:
-                tr.write_line(f"           {status:8} {name}{': ' + why if why else ''}")
+                first, *rest = why.splitlines() or [""]
+                tr.write_line(f"           {status:8} {name}{': ' + first if first else ''}")
+                for line in rest:
+                    tr.write_line(f"             - {line}")
         if overall == "NOT RUN":
             not_run.append(number)
     if not_run:
