@@ -137,8 +137,9 @@ def outputs_keys_documented() -> set[str]:
 # The shared deployment: the dev stack, unchanged config, on a cluster that has no aws-auth yet.
 # ------------------------------------------------------------------------------------------------------------------
 class Deployment:
-    def __init__(self, s: harness.Scenario) -> None:
+    def __init__(self, s: harness.Scenario, missing_read: harness.Result) -> None:
         self.s = s
+        self.missing_read = missing_read  # preview with the default awsAuthExists (true) on a cluster without aws-auth
         self.plan = s.plan()
         self.up = s.up()
 
@@ -146,14 +147,21 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployed(e2e_run: harness.Run) -> Iterator[Deployment]:
     with fresh(e2e_run, "shared-dev") as s:
-        # An empty cluster has no aws-auth: the documented first run (docs/kubernetes.md, access:awsAuthExists).
+        # The live aws-auth read fails closed: with the default awsAuthExists (true), a missing aws-auth stops the
+        # preview (docs/kubernetes.md) ...
+        missing = s.preview()
+        # ... and an empty cluster's first run is the documented `access:awsAuthExists: false`.
         s.write_stack_file({"access:awsAuthExists": False})
-        yield Deployment(s)
+        yield Deployment(s, missing)
 
 
 @pytest.mark.scenario(1, "up on an empty cluster")
 def test_1_up_on_an_empty_cluster(deployed: Deployment) -> None:
     s, plan, up = deployed.s, deployed.plan, deployed.up
+    missing = deployed.missing_read
+    assert missing.code != 0, f"a missing aws-auth did not stop the preview:\n{missing}"
+    assert "resource 'kube-system/aws-auth' does not exist" in missing.output, str(missing)
+    no_traceback(missing.output)
     assert up.code == 0, str(up)
     no_traceback(up.output)
 
