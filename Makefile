@@ -9,7 +9,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes
 STACK ?= dev
 UV_VERSION := 0.13.8
 
-.PHONY: plan test lint lock clean
+.PHONY: plan test lint lock clean e2e
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(VENV)/.dev  ## ruff, mypy, the layering contract, the workflow linters a
 	$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck -pyflakes=
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 	$(PY) -m pytest -q -n auto
+
+e2e: $(VENV)/.dev  ## issue 17: the real engine, provider and API server (docs/e2e.md)
+	tools/e2e/run
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
