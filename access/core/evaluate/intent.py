@@ -94,6 +94,9 @@ def intent(org: Organisation, cluster_id: str) -> Intent:
 
 
 def _people(org: Organisation, env: str, result: Intent) -> None:
+    """Team members, through their teams' grants; with ``roles.trust_account_root: false`` the roles admit no IAM
+    user of the account (people come through ``roles.trusted_principals``), so members are declared nothing."""
+    members_may_assume = org.roles.trust_account_root
     access_file = org.files["access.yaml"]
     account_id = org.accounts[org.environments[env].account].account_id
     open_to_account = Principal(PrincipalKind.ACCOUNT, account_id)
@@ -104,14 +107,14 @@ def _people(org: Organisation, env: str, result: Intent) -> None:
         permissions = level_permissions(org, grant.level, namespace)
         path = f"grants.{grant.team}.{grant.project}.{grant.environment}"
         what = f"{grant.level} in {namespace}"
-        for member in org.teams[grant.team].members:
+        for member in org.teams[grant.team].members if members_may_assume else ():
             result.declare(user(account_id, member), permissions, access_file, path, what)
         group = names.kubernetes_group(org.naming, grant.project, env, grant.level)
         result.declare_group(group, permissions, access_file, path, what)
-        if org.roles.trust == "account":
+        if members_may_assume and org.roles.trust == "account":
             result.declare(open_to_account, permissions, org.files["settings.yaml"], "roles.trust", what)
     if org.admin_teams:
-        for team in org.admin_teams:
+        for team in org.admin_teams if members_may_assume else ():
             for member in org.teams[team].members:
                 result.declare(
                     user(account_id, member), SUPERUSER_ONLY, access_file, "cluster_admins.teams", "cluster-admin"
@@ -119,7 +122,7 @@ def _people(org: Organisation, env: str, result: Intent) -> None:
         result.declare_group(
             org.naming.admin_group, SUPERUSER_ONLY, access_file, "cluster_admins.teams", "cluster-admin"
         )
-        if org.admin_trust == "account":
+        if members_may_assume and org.admin_trust == "account":
             result.declare(open_to_account, SUPERUSER_ONLY, access_file, "cluster_admins.trust", "cluster-admin")
 
 
