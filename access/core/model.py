@@ -159,6 +159,8 @@ class RoleSettings:
     trust_account_root: bool = True
     trust: Trust = Trust.ACCOUNT  # project roles; the admin role has its own (Organisation.admin_trust)
     trusted_principals: tuple[str, ...] = ()
+    # Foreign account roots trusted without sts:ExternalId, each acknowledged in config with a reason.
+    trusted_without_external_id: tuple[str, ...] = ()
     external_id: str | None = None
     managed_policy_arns: tuple[str, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from access.core.config import load
-from access.core.evaluate import check_stack, evaluate, evaluate_stack, intent, verify
+from access.core.evaluate import check_stack, effective_access, evaluate, evaluate_stack, intent, verify
 from access.core.evaluate.documents import ClusterDocuments, GroupPolicyDocument
 from access.core.evaluate.types import PrincipalKind, user
 from access.core.loading import load_stack
@@ -197,6 +197,40 @@ def test_open_trust_is_declared_and_closed_trust_names_exactly_the_members(tree:
         user("111122223333", "alice"),
         user("111122223333", "bob"),
     }
+
+
+def test_a_foreign_account_root_needs_an_external_id_or_an_acknowledgement(tree: ConfigTree) -> None:
+    partner = "arn:aws:iam::999988887777:root"
+    put("settings.yaml", ["roles", "trusted_principals"], [partner])(tree)
+    with pytest.raises(ConfigError) as error:
+        tree.load()
+    assert str(error.value) == (
+        "config/settings.yaml: roles.trusted_principals[0]: arn:aws:iam::999988887777:root trusts every principal of "
+        "account 999988887777, which config does not own: set roles.external_id (the confused-deputy guard that "
+        "party gives you), or write {arn: ..., without_external_id: <why it is safe>} to acknowledge it"
+    )
+    put("settings.yaml", ["roles", "trusted_principals"], [{"arn": partner, "without_external_id": "our own org"}])(
+        tree
+    )
+    assert tree.load().roles.trusted_without_external_id == (partner,)
+    put("settings.yaml", ["roles", "trusted_principals"], [partner])(tree)
+    put("settings.yaml", ["roles", "external_id"], "from-the-partner")(tree)
+    assert tree.load().roles.trusted_principals == (partner,)
+
+
+def test_cross_account_machines_are_marked_and_services_are_pinned_to_the_account(tree: ConfigTree) -> None:
+    grafana = "arn:aws:iam::999988887777:role/grafana"
+    change(
+        "access.yaml",
+        lambda d: d["monitoring"].update(trusted_roles=[grafana], trusted_services=["pods.eks.amazonaws.com"]),
+    )(tree)
+    org = tree.load()
+    plan = plan_environment(org, "dev")
+    rows = {r.principal: r for r in effective_access(plan, org, check_stack(org, plan))}
+    assert rows[f"{grafana} (cross-account)"].cross_account
+    assert not rows["pods.eks.amazonaws.com"].cross_account
+    services = plan.role("monitoring").trust_policy["Statement"][1]
+    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
 
 
 # --- configs an attacker would try ------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def test_order_of_trusted_principals_never_changes_the_bytes(principals: list[st
 def test_monitoring_trusted_roles() -> None:
     prometheus = f"arn:aws:iam::{ACCOUNT}:role/prometheus"
     grafana = f"arn:aws:iam::{OTHER_ACCOUNT}:role/grafana"
-    policy = iam.monitoring_trust_policy(Monitoring(trusted_roles=(prometheus, grafana), trusted_services=()))
+    policy = iam.monitoring_trust_policy(Monitoring(trusted_roles=(prometheus, grafana), trusted_services=()), ACCOUNT)
     assert policy == document(
         {
             "Sid": "MonitoringSystemRoles",
@@ -171,14 +171,17 @@ def test_monitoring_trusted_roles() -> None:
 
 
 def test_pod_identity_service_is_trusted_with_tag_session() -> None:
-    policy = iam.monitoring_trust_policy(Monitoring(trusted_roles=(), trusted_services=("pods.eks.amazonaws.com",)))
-    # the EKS user guide's Pod Identity trust policy, statement for statement
+    policy = iam.monitoring_trust_policy(
+        Monitoring(trusted_roles=(), trusted_services=("pods.eks.amazonaws.com",)), ACCOUNT
+    )
+    # the EKS user guide's Pod Identity trust policy, statement for statement, with the confused-deputy guard
     assert policy == document(
         {
             "Sid": "MonitoringSessionTaggingServices",
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
         }
     )
 
@@ -188,7 +191,7 @@ def test_services_that_do_not_tag_sessions_get_assume_role_only() -> None:
         trusted_roles=(f"arn:aws:iam::{ACCOUNT}:role/prometheus",),
         trusted_services=("ec2.amazonaws.com", "pods.eks.amazonaws.com"),
     )
-    assert iam.monitoring_trust_policy(monitoring) == document(
+    assert iam.monitoring_trust_policy(monitoring, ACCOUNT) == document(
         {
             "Sid": "MonitoringSystemRoles",
             "Effect": "Allow",
@@ -200,12 +203,14 @@ def test_services_that_do_not_tag_sessions_get_assume_role_only() -> None:
             "Effect": "Allow",
             "Principal": {"Service": "ec2.amazonaws.com"},
             "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
         },
         {
             "Sid": "MonitoringSessionTaggingServices",
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
         },
     )
 
@@ -416,7 +421,8 @@ ALL_TRUST_CASES = [
         ACCOUNT, RoleSettings(trusted_principals=(SSO_ROLE, PARTNER_ROLE), external_id="abc-123", mfa=Mfa(True))
     ),
     iam.monitoring_trust_policy(
-        Monitoring(trusted_roles=(PARTNER_ROLE,), trusted_services=("ec2.amazonaws.com", "pods.eks.amazonaws.com"))
+        Monitoring(trusted_roles=(PARTNER_ROLE,), trusted_services=("ec2.amazonaws.com", "pods.eks.amazonaws.com")),
+        ACCOUNT,
     ),
     iam.ci_trust_policy(ACCOUNT, CiDeployer("j", PARTNER_ROLE, None, (), False)),
 ]

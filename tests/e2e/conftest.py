@@ -52,8 +52,9 @@ def e2e_run() -> Iterator[harness.Run]:
     if bins_file:
         bins = harness.read_bins(Path(bins_file))
     else:
-        out = subprocess.run([str(harness.ROOT / "tools" / "e2e" / "build")], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [str(harness.ROOT / "tools" / "e2e" / "build")], capture_output=True, text=True, check=True
+        ).stdout
         path = CACHE / "last-build.txt"
         path.write_text(out)
         bins = harness.read_bins(path)

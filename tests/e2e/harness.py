@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,7 +50,7 @@ PYTHON = Path(os.environ.get("E2E_PYTHON", ROOT / ".venv" / "bin" / "python"))
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AccessRow:
-    principal: str  # IAM user name, or "ci/<id>", "monitoring"
+    principal: str  # IAM user name; a machine's ARN, service, OIDC subject or ServiceAccount
     role: str  # IAM role name the principal assumes
     username: str  # Kubernetes username, "<session>" where the role session name goes
     groups: tuple[str, ...]
@@ -90,7 +91,10 @@ SESSION_PLACEHOLDER = "<session>"
 
 def session_name(row: AccessRow) -> str:
     """The role session name the principal signs with: people use their IAM user name (the trust policy pins it)."""
-    return row.principal if SESSION_PLACEHOLDER not in row.username else row.principal.replace("/", "-") + "-e2e"
+    if SESSION_PLACEHOLDER not in row.username:
+        return row.principal
+    # Machines sign with any session name: a valid one (2-64 of [\w+=,.@-]) derived from the principal.
+    return (re.sub(r"[^\w+=,.@-]", "-", row.principal.split(" ")[0])[-56:] + "-e2e").lstrip("-")
 
 
 def expected_username(row: AccessRow) -> str:
@@ -110,8 +114,10 @@ class Result:
         return self.stdout + self.stderr
 
     def __str__(self) -> str:
-        return (f"$ {' '.join(self.argv)}\n(exit {self.code})\n--- stdout\n{self.stdout[-6000:]}\n"
-                f"--- stderr\n{self.stderr[-6000:]}")
+        return (
+            f"$ {' '.join(self.argv)}\n(exit {self.code})\n--- stdout\n{self.stdout[-6000:]}\n"
+            f"--- stderr\n{self.stderr[-6000:]}"
+        )
 
 
 def read_bins(path: Path) -> dict[str, Path]:
@@ -167,7 +173,9 @@ def _script(path: Path, body: str) -> None:
 def sdk_version(dist: str) -> str:
     out = subprocess.run(
         [str(PYTHON), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()
 
@@ -189,12 +197,31 @@ class Scenario:
         self.aws_calls = workdir / "aws-calls.log"
         self._copy_project()
         self.env = self._env()
-        self.iam = boto3.client("iam", endpoint_url=run.moto.endpoint, region_name=REGION,
-                                aws_access_key_id="testing", aws_secret_access_key="testing")
-        self.eks = boto3.client("eks", endpoint_url=run.moto.endpoint, region_name=REGION,
-                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.iam = boto3.client(
+            "iam",
+            endpoint_url=run.moto.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self.eks = boto3.client(
+            "eks",
+            endpoint_url=run.moto.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     # --- setup ---------------------------------------------------------------------------------------------------
+    def _policy_venv(self) -> None:
+        """The policy pack's virtualenv as `pip install -r policy/requirements.txt` makes it: the cached third-party
+        packages, and this copy's own eks-access package (a .pth file adds both; no copy goes stale)."""
+        venv = self.project / "policy" / "venv"
+        subprocess.run(["python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+        site = next(venv.glob("lib/python3*/site-packages"))
+        cached = next((self.run.bins["policy-venv"] / "venv").glob("lib/python3*/site-packages"))
+        (site / "eks_access.pth").write_text(f"{cached}\n{self.project}\n")
+
     def _copy_project(self) -> None:
         files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
         for rel in files.decode().split("\0"):
@@ -205,7 +232,7 @@ class Scenario:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
         (self.project / ".venv").symlink_to(ROOT / ".venv")
-        (self.project / "policy" / "venv").symlink_to(self.run.bins["policy-venv"] / "venv")
+        self._policy_venv()
         project = yaml.safe_load((self.project / "Pulumi.yaml").read_text())
         project["plugins"] = {
             "providers": [
@@ -249,13 +276,21 @@ class Scenario:
         self.run.moto.reset()
         for user in users:
             self.iam.create_user(UserName=user)
-        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                                       "Principal": {"Service": "ec2.amazonaws.com"}}]})
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}
+                ],
+            }
+        )
         for role in ("prometheus", "jenkins", "eks-dev-nodes", "eks-dev-fargate-pods", "eks-cluster"):
             self.iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
         self.eks.create_cluster(
-            name=cluster_name, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks-cluster",
-            resourcesVpcConfig={"subnetIds": []}, tags={"e2e/authenticationMode": auth_mode},
+            name=cluster_name,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks-cluster",
+            resourcesVpcConfig={"subnetIds": []},
+            tags={"e2e/authenticationMode": auth_mode},
         )
 
     def write_stack_file(self, settings: Mapping[str, Any]) -> None:
@@ -279,9 +314,16 @@ class Scenario:
         started = time.monotonic()
         # Its own process group; interrupted (SIGTERM, timeout), it gets SIGINT first so that the pulumi CLI
         # cancels and stops its plugins itself, then SIGKILL.
-        proc = subprocess.Popen(argv, cwd=cwd or self.project, env={**self.env, **(env or {})},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd or self.project,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except BaseException:
@@ -354,8 +396,14 @@ class Scenario:
     def map_identities(self, arns: list[str]) -> dict[str, Any]:
         """aws-iam-authenticator's configmap mapper on the LIVE aws-auth (tools/e2e/go/aws-auth-mapper)."""
         mapper = self.run.bins["aws-auth-mapper"] / "bin" / "aws-auth-mapper"
-        proc = subprocess.run([str(mapper), "--kubeconfig", str(self.kubeconfig)], input=json.dumps(arns),
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [str(mapper), "--kubeconfig", str(self.kubeconfig)],
+            input=json.dumps(arns),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -369,24 +417,45 @@ class Scenario:
         for g in groups:
             headers.add("Impersonate-Group", g)
         headers.add("Content-Type", "application/json")
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
-                "spec": {"namespace": namespace}}
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        }
         pki = self.cluster.pki
-        pool = urllib3.PoolManager(ca_certs=str(pki / "ca.crt"), cert_file=str(pki / "admin.crt"),
-                                   key_file=str(pki / "admin.key"))
-        r = pool.request("POST", f"{self.cluster.endpoint}/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-                         body=json.dumps(body).encode(), headers=headers, timeout=30)
+        pool = urllib3.PoolManager(
+            ca_certs=str(pki / "ca.crt"), cert_file=str(pki / "admin.crt"), key_file=str(pki / "admin.key")
+        )
+        r = pool.request(
+            "POST",
+            f"{self.cluster.endpoint}/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            body=json.dumps(body).encode(),
+            headers=headers,
+            timeout=30,
+        )
         assert r.status == 201, r.data
         return json.loads(r.data)["status"]
 
     def can_i_list(self, username: str, groups: tuple[str, ...], namespace: str) -> Result:
         """`kubectl auth can-i --list` as the identity (kept in the scenario's commands.log)."""
-        argv = ["kubectl", "--kubeconfig", str(self.kubeconfig), "auth", "can-i", "--list", "-n", namespace,
-                "--as", username, *[f"--as-group={g}" for g in groups]]
+        argv = [
+            "kubectl",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "auth",
+            "can-i",
+            "--list",
+            "-n",
+            namespace,
+            "--as",
+            username,
+            *[f"--as-group={g}" for g in groups],
+        ]
         return self.sh(argv)
 
-    def can(self, username: str, groups: tuple[str, ...], namespace: str | None, group: str, resource: str,
-            verb: str) -> bool:
+    def can(
+        self, username: str, groups: tuple[str, ...], namespace: str | None, group: str, resource: str, verb: str
+    ) -> bool:
         """SubjectAccessReview: the real authorizer's answer for one permission."""
         subresource = ""
         if "/" in resource:
@@ -396,10 +465,14 @@ class Scenario:
             attrs["subresource"] = subresource
         if namespace:
             attrs["namespace"] = namespace
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-                "spec": {"user": username, "groups": list(groups), "resourceAttributes": attrs}}
-        r = self.kube.post(f"{self.cluster.endpoint}/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                           json=body, timeout=30)
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": username, "groups": list(groups), "resourceAttributes": attrs},
+        }
+        r = self.kube.post(
+            f"{self.cluster.endpoint}/apis/authorization.k8s.io/v1/subjectaccessreviews", json=body, timeout=30
+        )
         assert r.ok, r.text
         return bool(r.json()["status"].get("allowed"))
 

@@ -40,9 +40,11 @@ def users_in(s: harness.Scenario) -> list[str]:
 @contextlib.contextmanager
 def fresh(run: harness.Run, name: str) -> Iterator[harness.Scenario]:
     workdir = run.dir / name
-    bins = {"etcd": run.bins["etcd"] / "bin" / "etcd",
-            "kube-apiserver": run.bins["kubernetes"] / "bin" / "kube-apiserver",
-            "kube-controller-manager": run.bins["kubernetes"] / "bin" / "kube-controller-manager"}
+    bins = {
+        "etcd": run.bins["etcd"] / "bin" / "etcd",
+        "kube-apiserver": run.bins["kubernetes"] / "bin" / "kube-apiserver",
+        "kube-controller-manager": run.bins["kubernetes"] / "bin" / "kube-controller-manager",
+    }
     with servers.cluster(bins, workdir / "cluster") as cluster:
         s = harness.Scenario(run, name, cluster, workdir)
         s.seed_aws(users_in(s))
@@ -98,8 +100,14 @@ def manifests(plan: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 def live_path(manifest: dict[str, Any]) -> str:
     kind, meta = manifest["kind"], manifest["metadata"]
-    plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Role": "roles",
-              "RoleBinding": "rolebindings", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}
+    plural = {
+        "Namespace": "namespaces",
+        "ServiceAccount": "serviceaccounts",
+        "Role": "roles",
+        "RoleBinding": "rolebindings",
+        "ClusterRole": "clusterroles",
+        "ClusterRoleBinding": "clusterrolebindings",
+    }
     base = "/api/v1" if kind in ("Namespace", "ServiceAccount") else RBAC
     ns = f"/namespaces/{meta['namespace']}" if meta.get("namespace") else ""
     return f"{base}{ns}/{plural[kind]}/{meta['name']}"
@@ -128,9 +136,11 @@ def _norm(value: Any) -> Any:
 
 
 def outputs_keys_documented() -> set[str]:
-    text = (harness.ROOT / "docs" / "outputs.md").read_text()
-    keys_section = text.split("## Keys", 1)[1].split("An `accessEntries` value", 1)[0]
-    return set(re.findall(r"^\| `([A-Za-z]+)` \|", keys_section, re.M))
+    """The keys of the first table under "## Keys" in docs/outputs.md (later tables describe nested objects)."""
+    lines = (harness.ROOT / "docs" / "outputs.md").read_text().split("## Keys", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return set(re.findall(r"^\| `([A-Za-z]+)` \|", "\n".join(lines[start:end]), re.M))
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -235,15 +245,16 @@ def test_1_up_on_an_empty_cluster(deployed: Deployment) -> None:
     outputs = s.outputs()
     assert set(outputs) == outputs_keys_documented()
     assert set(outputs) == set(plan["outputs"])
+    real = {"endpoint": s.cluster.endpoint, "certificateAuthorityData": s.cluster.ca_data}
     for key, value in plan["outputs"].items():
-        if key == "kubeconfigs":
+        if key in ("kubeconfigs", "cluster"):
             continue
         assert outputs[key] == value, key
     assert outputs["mapRoles"] == cm["data"]["mapRoles"]
-    for project, kc in outputs["kubeconfigs"].items():
-        expected = {**plan["outputs"]["kubeconfigs"][project], "endpoint": s.cluster.endpoint,
-                    "certificateAuthorityData": s.cluster.ca_data}
-        assert kc == expected, project
+    assert outputs["cluster"] == {**plan["outputs"]["cluster"], **real}
+    for project, levels in outputs["kubeconfigs"].items():  # outputs version 2: project -> level -> object
+        for level, kc in levels.items():
+            assert kc == {**plan["outputs"]["kubeconfigs"][project][level], **real}, (project, level)
     assert all(v not in (None,) for v in outputs.values())
 
     # converged: a second preview with the same settings plans nothing
@@ -279,8 +290,14 @@ def test_3_authorizer_matches_the_plan(deployed: Deployment) -> None:
             # the whole rule set the authorizer gives in the namespace (what `kubectl auth can-i --list` shows),
             # minus what every authenticated user has, equals the plan's rules there (none outside its namespaces)
             granted = _rules_of(s.rules_review(username, groups, ns)) - baseline
-            assert granted == expected, (who, ns, "authorizer-only:", sorted(granted - expected),
-                                         "plan-only:", sorted(expected - granted))
+            assert granted == expected, (
+                who,
+                ns,
+                "authorizer-only:",
+                sorted(granted - expected),
+                "plan-only:",
+                sorted(expected - granted),
+            )
             # and each permission, asked one by one (SubjectAccessReview), plus sensitive ones it must not have
             for group, resource, verb in sorted(expected):
                 if "*" in (group, resource, verb):
@@ -298,10 +315,16 @@ def test_3_authorizer_matches_the_plan(deployed: Deployment) -> None:
     assert checked > 50, checked
 
 
-SENSITIVE = [("", "secrets", "get"), ("", "secrets", "list"), ("", "pods/exec", "create"),
-             ("rbac.authorization.k8s.io", "roles", "escalate"),
-             ("rbac.authorization.k8s.io", "rolebindings", "create"),
-             ("", "nodes", "delete"), ("", "namespaces", "delete"), ("", "configmaps", "update")]
+SENSITIVE = [
+    ("", "secrets", "get"),
+    ("", "secrets", "list"),
+    ("", "pods/exec", "create"),
+    ("rbac.authorization.k8s.io", "roles", "escalate"),
+    ("rbac.authorization.k8s.io", "rolebindings", "create"),
+    ("", "nodes", "delete"),
+    ("", "namespaces", "delete"),
+    ("", "configmaps", "update"),
+]
 
 
 def _rules_of(status: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -333,8 +356,10 @@ def test_6_policy_pack_and_preview_guard(deployed: Deployment) -> None:
     settings = yaml.safe_load((other / "settings.yaml").read_text()) or {}
     settings.setdefault("naming", {})["admin_group"] = "eks-access:other-admins"
     (other / "settings.yaml").write_text(yaml.safe_dump(settings))
-    bad = s.sh(["pulumi", "preview", "-s", s.stack, "--policy-pack", "policy", "--non-interactive"],
-               env={"EKS_ACCESS_CONFIG_DIR": str(other)})
+    bad = s.sh(
+        ["pulumi", "preview", "-s", s.stack, "--policy-pack", "policy", "--non-interactive"],
+        env={"EKS_ACCESS_CONFIG_DIR": str(other)},
+    )
     assert bad.code != 0, str(bad)
     assert "cluster-admin-only-for-admin-group" in bad.output, bad.output[-3000:]
     assert "eks-access:cluster-admins" in bad.output
@@ -343,8 +368,9 @@ def test_6_policy_pack_and_preview_guard(deployed: Deployment) -> None:
     clean = s.pulumi("preview", "--json", "-s", s.stack)
     assert clean.code == 0, str(clean)
     (s.dir / "preview-clean.json").write_text(clean.stdout)
-    guard = s.sh([str(harness.PYTHON), "-m", "access.preview_guard", str(s.dir / "preview-clean.json"),
-                  "--stack", s.stack])
+    guard = s.sh(
+        [str(harness.PYTHON), "-m", "access", "preview-guard", str(s.dir / "preview-clean.json"), "--stack", s.stack]
+    )
     assert guard.code == 0, str(guard)
     # a role path change replaces every IAM role: refused without the label, allowed with --allow
     settings = s.config("settings.yaml")
@@ -354,16 +380,38 @@ def test_6_policy_pack_and_preview_guard(deployed: Deployment) -> None:
         moved = s.pulumi("preview", "--json", "-s", s.stack)
         assert moved.code == 0, str(moved)
         steps = json.loads(moved.stdout).get("steps", [])
-        replaced = {st["urn"].split("::")[-1] for st in steps if st.get("op") in ("replace", "delete-replaced",
-                                                                                   "create-replacement")}
+        replaced = {
+            st["urn"].split("::")[-1]
+            for st in steps
+            if st.get("op") in ("replace", "delete-replaced", "create-replacement")
+        }
         assert any("humans" in u for u in replaced), replaced
         (s.dir / "preview-moved.json").write_text(moved.stdout)
-        refused = s.sh([str(harness.PYTHON), "-m", "access.preview_guard", str(s.dir / "preview-moved.json"),
-                        "--stack", s.stack])
+        refused = s.sh(
+            [
+                str(harness.PYTHON),
+                "-m",
+                "access",
+                "preview-guard",
+                str(s.dir / "preview-moved.json"),
+                "--stack",
+                s.stack,
+            ]
+        )
         assert refused.code == 1, str(refused)
         assert "projecta-dev-humans" in refused.output and "path" in refused.output, refused.output
-        allowed = s.sh([str(harness.PYTHON), "-m", "access.preview_guard", str(s.dir / "preview-moved.json"),
-                        "--stack", s.stack, "--allow"])
+        allowed = s.sh(
+            [
+                str(harness.PYTHON),
+                "-m",
+                "access",
+                "preview-guard",
+                str(s.dir / "preview-moved.json"),
+                "--stack",
+                s.stack,
+                "--allow",
+            ]
+        )
         assert allowed.code == 0, str(allowed)
     finally:
         settings["roles"]["path"] = "/"
@@ -424,8 +472,11 @@ def test_4_level_change_removed_project_destroy(deployed: Deployment) -> None:
     ns = "/apis/rbac.authorization.k8s.io/v1/namespaces/projecta-dev"
     assert s.get(f"{ns}/rolebindings/eks-access-humans-operate") is None
     view = s.get(f"{ns}/rolebindings/eks-access-humans-view")
-    assert view is not None and view["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                                                    "name": "eks-access-view"}
+    assert view is not None and view["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "eks-access-view",
+    }
     assert_rbac_as_planned(s, plan)
 
     # (a2) a roleRef change on the same binding (replaceOnChanges roleRef + deleteBeforeReplace): the program
@@ -483,15 +534,30 @@ def test_4_level_change_removed_project_destroy(deployed: Deployment) -> None:
 # ------------------------------------------------------------------------------------------------------------------
 def _live_aws_auth(s: harness.Scenario, extra: list[dict[str, Any]]) -> None:
     """kube-system/aws-auth as EKS leaves it: the node role and a managed node group's role, written by EKS."""
-    entries = [{"rolearn": NODE_ROLES[0], "username": "system:node:{{EC2PrivateDNSName}}",
-                "groups": ["system:bootstrappers", "system:nodes"]}, *extra]
-    s.create("/api/v1/namespaces/kube-system/configmaps?fieldManager=eks",
-             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-              "data": {"mapRoles": yaml.safe_dump(entries, sort_keys=False)}})
+    entries = [
+        {
+            "rolearn": NODE_ROLES[0],
+            "username": "system:node:{{EC2PrivateDNSName}}",
+            "groups": ["system:bootstrappers", "system:nodes"],
+        },
+        *extra,
+    ]
+    s.create(
+        "/api/v1/namespaces/kube-system/configmaps?fieldManager=eks",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {"mapRoles": yaml.safe_dump(entries, sort_keys=False)},
+        },
+    )
 
 
-NODE_GROUP_ENTRY = {"rolearn": NODE_GROUP_ROLE, "username": "system:node:{{EC2PrivateDNSName}}",
-                    "groups": ["system:bootstrappers", "system:nodes"]}
+NODE_GROUP_ENTRY = {
+    "rolearn": NODE_GROUP_ROLE,
+    "username": "system:node:{{EC2PrivateDNSName}}",
+    "groups": ["system:bootstrappers", "system:nodes"],
+}
 
 
 def _keep(s: harness.Scenario, arns: list[str]) -> None:
@@ -515,9 +581,11 @@ def test_2_live_aws_auth_with_an_eks_entry(e2e_run: harness.Run) -> None:
         refused = s.preview()
         assert refused.code != 0, str(refused)
         no_traceback(refused.output)
-        want = (f"error: eks-dev: live aws-auth mapRoles has entries eks-access did not write and config does not "
-                f"list: {NODE_GROUP_ROLE}; list them in the cluster's node_roles or under clusters.dev.keep_map_roles "
-                f"in config/environments.yaml (EKS adds node-group roles itself)")
+        want = (
+            f"error: eks-dev: live aws-auth mapRoles has entries eks-access did not write and config does not "
+            f"list: {NODE_GROUP_ROLE}; list them in the cluster's node_roles or under clusters.dev.keep_map_roles "
+            f"in config/environments.yaml (EKS adds node-group roles itself)"
+        )
         findings.one_error_line(refused, want, "preview on a live aws-auth with an unknown entry")
         after = s.aws_auth()
         assert after is not None and after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
@@ -543,14 +611,20 @@ def test_2_live_aws_auth_with_an_eks_entry(e2e_run: harness.Run) -> None:
         cm = s.aws_auth()
         assert cm is not None
         still = [e["rolearn"] for e in parse_map_roles(cm["data"]["mapRoles"])]
-        findings.check(NODE_GROUP_ROLE in still, (
-            "removing an EKS-added node-group role from keep_map_roles is applied without any refusal: "
-            f"preview exit {again.code}, up exit {up2.code if up2 else '-'}, and the live aws-auth no longer maps "
-            f"{NODE_GROUP_ROLE} (its nodes are locked out)"))
+        findings.check(
+            NODE_GROUP_ROLE in still,
+            (
+                "removing an EKS-added node-group role from keep_map_roles is applied without any refusal: "
+                f"preview exit {again.code}, up exit {up2.code if up2 else '-'}, and the live aws-auth no longer maps "
+                f"{NODE_GROUP_ROLE} (its nodes are locked out)"
+            ),
+        )
         if findings.check(again.code != 0, "the preview after removing it from keep_map_roles does not refuse"):
             no_traceback(again.output)
-            findings.check(any(NODE_GROUP_ROLE in line for line in error_lines(again.output)),
-                           f"the refusal does not name {NODE_GROUP_ROLE}")
+            findings.check(
+                any(NODE_GROUP_ROLE in line for line in error_lines(again.output)),
+                f"the refusal does not name {NODE_GROUP_ROLE}",
+            )
         findings.done()
 
 
@@ -558,26 +632,51 @@ def test_2_live_aws_auth_with_an_eks_entry(e2e_run: harness.Run) -> None:
 def test_5_existing_namespace_is_adopted(e2e_run: harness.Run) -> None:
     with fresh(e2e_run, "s5-adopt-namespace") as s:
         s.write_stack_file({"access:awsAuthExists": False})
-        ns = s.create("/api/v1/namespaces?fieldManager=kubectl",
-                      {"apiVersion": "v1", "kind": "Namespace",
-                       "metadata": {"name": "projecta-dev", "labels": {"team-owned": "payments"},
-                                    "annotations": {"owner": "payments-team"}}})
-        workload = {"apiVersion": "apps/v1", "kind": "Deployment",
-                    "metadata": {"name": "legacy-app", "namespace": "projecta-dev"},
-                    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "legacy"}},
-                             "template": {"metadata": {"labels": {"app": "legacy"}},
-                                          "spec": {"containers": [{"name": "app",
-                                                                   "image": "registry.invalid/app:1"}]}}}}
+        ns = s.create(
+            "/api/v1/namespaces?fieldManager=kubectl",
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": "projecta-dev",
+                    "labels": {"team-owned": "payments"},
+                    "annotations": {"owner": "payments-team"},
+                },
+            },
+        )
+        workload = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "legacy-app", "namespace": "projecta-dev"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "legacy"}},
+                "template": {
+                    "metadata": {"labels": {"app": "legacy"}},
+                    "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
+                },
+            },
+        }
         dep = s.create("/apis/apps/v1/namespaces/projecta-dev/deployments?fieldManager=kubectl", workload)
-        cfg = s.create("/api/v1/namespaces/projecta-dev/configmaps?fieldManager=kubectl",
-                       {"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": "app-settings", "namespace": "projecta-dev"}, "data": {"k": "v"}})
-        hand_rb = s.create(f"{RBAC}/namespaces/projecta-dev/rolebindings?fieldManager=kubectl",
-                           {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                            "metadata": {"name": "hand-made", "namespace": "projecta-dev"},
-                            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-                            "subjects": [{"kind": "Group", "name": "payments-oncall",
-                                          "apiGroup": "rbac.authorization.k8s.io"}]})
+        cfg = s.create(
+            "/api/v1/namespaces/projecta-dev/configmaps?fieldManager=kubectl",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "app-settings", "namespace": "projecta-dev"},
+                "data": {"k": "v"},
+            },
+        )
+        hand_rb = s.create(
+            f"{RBAC}/namespaces/projecta-dev/rolebindings?fieldManager=kubectl",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "hand-made", "namespace": "projecta-dev"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "Group", "name": "payments-oncall", "apiGroup": "rbac.authorization.k8s.io"}],
+            },
+        )
         plan = s.plan()
 
         def unchanged() -> None:
@@ -585,9 +684,11 @@ def test_5_existing_namespace_is_adopted(e2e_run: harness.Run) -> None:
             assert live_ns is not None and live_ns["metadata"]["uid"] == ns["metadata"]["uid"], "namespace recreated"
             assert live_ns["metadata"]["labels"]["team-owned"] == "payments"
             assert live_ns["metadata"]["annotations"]["owner"] == "payments-team"
-            for path, obj in (("/apis/apps/v1/namespaces/projecta-dev/deployments/legacy-app", dep),
-                              ("/api/v1/namespaces/projecta-dev/configmaps/app-settings", cfg),
-                              (f"{RBAC}/namespaces/projecta-dev/rolebindings/hand-made", hand_rb)):
+            for path, obj in (
+                ("/apis/apps/v1/namespaces/projecta-dev/deployments/legacy-app", dep),
+                ("/api/v1/namespaces/projecta-dev/configmaps/app-settings", cfg),
+                (f"{RBAC}/namespaces/projecta-dev/rolebindings/hand-made", hand_rb),
+            ):
                 live = s.get(path)
                 assert live is not None, f"{path} was deleted"
                 assert live["metadata"]["uid"] == obj["metadata"]["uid"], f"{path} was recreated"
@@ -601,8 +702,11 @@ def test_5_existing_namespace_is_adopted(e2e_run: harness.Run) -> None:
         for key, value in planned_labels.items():
             assert live_ns["metadata"]["labels"].get(key) == value, key  # adopted: eks-access's labels added
         assert_rbac_as_planned(s, plan)
-        patches = [r for r in state_of(s).values() if r["type"] == NS_PATCH
-                   and r["outputs"]["metadata"]["name"] == "projecta-dev"]
+        patches = [
+            r
+            for r in state_of(s).values()
+            if r["type"] == NS_PATCH and r["outputs"]["metadata"]["name"] == "projecta-dev"
+        ]
         assert len(patches) == 1 and patches[0].get("retainOnDelete") is True
 
         destroyed = s.pulumi("destroy", "--yes", "--skip-preview", "-s", s.stack)

@@ -225,8 +225,13 @@ class Aws:
     # --- groups ------------------------------------------------------------------------------------------------
     def group_state(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         group = self.iam.get_group(GroupName=name)["Group"]
-        return {**inputs, "name": group["GroupName"], "path": group["Path"], "arn": group["Arn"],
-                "uniqueId": group["GroupId"]}
+        return {
+            **inputs,
+            "name": group["GroupName"],
+            "path": group["Path"],
+            "arn": group["Arn"],
+            "uniqueId": group["GroupId"],
+        }
 
     def group_create(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self.iam.create_group(GroupName=p["name"], Path=p.get("path", "/"))

@@ -45,13 +45,54 @@ def _openssl(*args: str, cwd: Path) -> None:
 def make_pki(d: Path) -> None:
     """CA, API server serving cert, service-account key pair, and client certs admin/deployer/viewer."""
     d.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=e2e-ca", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=e2e-ca",
+        cwd=d,
+    )
     (d / "serving.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "serving.key", "-out", "serving.csr",
-             "-subj", "/CN=kube-apiserver", cwd=d)
-    _openssl("x509", "-req", "-in", "serving.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "serving.crt", "-days", "2", "-extfile", "serving.ext", cwd=d)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "serving.key",
+        "-out",
+        "serving.csr",
+        "-subj",
+        "/CN=kube-apiserver",
+        cwd=d,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "serving.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "serving.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "serving.ext",
+        cwd=d,
+    )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
     (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
@@ -61,10 +102,37 @@ def make_pki(d: Path) -> None:
         # the cluster creator / deploy role, an admin.
         "deployer": "/O=system:masters/CN=eks-access-deployer",
     }.items():
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", subject, cwd=d)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", f"{name}.crt", "-days", "2", "-extfile", "client.ext", cwd=d)
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            subject,
+            cwd=d,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+            cwd=d,
+        )
 
 
 @dataclass
@@ -96,7 +164,11 @@ def start(name: str, argv: list[str], logdir: Path, env: dict[str, str] | None =
     log = logdir / f"{name}.log"
     out = log.open("wb")
     popen = subprocess.Popen(
-        argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        argv,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
         env={**os.environ, **(env or {})},
     )
     out.close()
@@ -144,11 +216,21 @@ class Cluster:
 
     def kubeconfig(self, path: Path, who: str = "admin") -> Path:
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
-            "clusters": [{"name": "e2e", "cluster": {"server": self.endpoint,
-                                                     "certificate-authority": str(self.pki / "ca.crt")}}],
-            "users": [{"name": who, "user": {"client-certificate": str(self.pki / f"{who}.crt"),
-                                             "client-key": str(self.pki / f"{who}.key")}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "e2e",
+            "clusters": [
+                {"name": "e2e", "cluster": {"server": self.endpoint, "certificate-authority": str(self.pki / "ca.crt")}}
+            ],
+            "users": [
+                {
+                    "name": who,
+                    "user": {
+                        "client-certificate": str(self.pki / f"{who}.crt"),
+                        "client-key": str(self.pki / f"{who}.key"),
+                    },
+                }
+            ],
             "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": who}}],
         }
         path.write_text(json.dumps(config, indent=1))
@@ -164,56 +246,126 @@ def cluster(bins: dict[str, Path], workdir: Path) -> Iterator[Cluster]:
     etcd_client, etcd_peer, api_port = free_port(), free_port(), free_port()
     procs: list[Proc] = []
     try:
-        etcd = start("etcd", [
-            str(bins["etcd"]), "--data-dir", str(workdir / "etcd"), "--name", "e2e",
-            "--listen-client-urls", f"http://{LOOPBACK}:{etcd_client}",
-            "--advertise-client-urls", f"http://{LOOPBACK}:{etcd_client}",
-            "--listen-peer-urls", f"http://{LOOPBACK}:{etcd_peer}",
-            "--initial-advertise-peer-urls", f"http://{LOOPBACK}:{etcd_peer}",
-            "--initial-cluster", f"e2e=http://{LOOPBACK}:{etcd_peer}",
-            "--unsafe-no-fsync", "--quota-backend-bytes", str(1 << 30), "--log-level", "warn",
-        ], workdir)
+        etcd = start(
+            "etcd",
+            [
+                str(bins["etcd"]),
+                "--data-dir",
+                str(workdir / "etcd"),
+                "--name",
+                "e2e",
+                "--listen-client-urls",
+                f"http://{LOOPBACK}:{etcd_client}",
+                "--advertise-client-urls",
+                f"http://{LOOPBACK}:{etcd_client}",
+                "--listen-peer-urls",
+                f"http://{LOOPBACK}:{etcd_peer}",
+                "--initial-advertise-peer-urls",
+                f"http://{LOOPBACK}:{etcd_peer}",
+                "--initial-cluster",
+                f"e2e=http://{LOOPBACK}:{etcd_peer}",
+                "--unsafe-no-fsync",
+                "--quota-backend-bytes",
+                str(1 << 30),
+                "--log-level",
+                "warn",
+            ],
+            workdir,
+        )
         procs.append(etcd)
         wait_for("etcd", lambda: requests.get(f"http://{LOOPBACK}:{etcd_client}/health", timeout=2).ok, etcd)
-        api = start("kube-apiserver", [
-            str(bins["kube-apiserver"]),
-            "--etcd-servers", f"http://{LOOPBACK}:{etcd_client}",
-            "--bind-address", LOOPBACK, "--advertise-address", LOOPBACK, "--secure-port", str(api_port),
-            "--tls-cert-file", str(pki / "serving.crt"), "--tls-private-key-file", str(pki / "serving.key"),
-            "--client-ca-file", str(pki / "ca.crt"),
-            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file", str(pki / "sa.pub"),
-            "--service-account-signing-key-file", str(pki / "sa.key"),
-            "--service-cluster-ip-range", "10.0.0.0/24",
-            "--authorization-mode", "RBAC", "--anonymous-auth=false",
-            "--disable-admission-plugins", "ServiceAccount",
-            "--endpoint-reconciler-type", "none", "--profiling=false", "--cert-dir", str(workdir / "certs"), "-v", "1",
-        ], workdir)
+        api = start(
+            "kube-apiserver",
+            [
+                str(bins["kube-apiserver"]),
+                "--etcd-servers",
+                f"http://{LOOPBACK}:{etcd_client}",
+                "--bind-address",
+                LOOPBACK,
+                "--advertise-address",
+                LOOPBACK,
+                "--secure-port",
+                str(api_port),
+                "--tls-cert-file",
+                str(pki / "serving.crt"),
+                "--tls-private-key-file",
+                str(pki / "serving.key"),
+                "--client-ca-file",
+                str(pki / "ca.crt"),
+                "--service-account-issuer",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file",
+                str(pki / "sa.pub"),
+                "--service-account-signing-key-file",
+                str(pki / "sa.key"),
+                "--service-cluster-ip-range",
+                "10.0.0.0/24",
+                "--authorization-mode",
+                "RBAC",
+                "--anonymous-auth=false",
+                "--disable-admission-plugins",
+                "ServiceAccount",
+                "--endpoint-reconciler-type",
+                "none",
+                "--profiling=false",
+                "--cert-dir",
+                str(workdir / "certs"),
+                "-v",
+                "1",
+            ],
+            workdir,
+        )
         procs.append(api)
         c = Cluster(f"https://{LOOPBACK}:{api_port}", pki, procs)
         admin = c.session("admin")
         wait_for("kube-apiserver", lambda: admin.get(f"{c.endpoint}/readyz", timeout=5).text == "ok", api, 120)
         # The bootstrap RBAC (cluster-admin, admin, view, edit ClusterRoles) is written by a post-start hook.
-        wait_for("bootstrap RBAC", lambda: admin.get(
-            f"{c.endpoint}/apis/rbac.authorization.k8s.io/v1/clusterroles/admin", timeout=5).ok, api, 60)
-        wait_for("kube-system namespace", lambda: admin.get(
-            f"{c.endpoint}/api/v1/namespaces/kube-system", timeout=5).ok, api, 60)
+        wait_for(
+            "bootstrap RBAC",
+            lambda: admin.get(f"{c.endpoint}/apis/rbac.authorization.k8s.io/v1/clusterroles/admin", timeout=5).ok,
+            api,
+            60,
+        )
+        wait_for(
+            "kube-system namespace",
+            lambda: admin.get(f"{c.endpoint}/api/v1/namespaces/kube-system", timeout=5).ok,
+            api,
+            60,
+        )
         # The garbage collector (and the namespace controller) of kube-controller-manager: the Kubernetes provider
         # deletes with propagationPolicy Foreground, whose finalizer only the garbage collector removes.
         kcm_port = free_port()
-        kcm = start("kube-controller-manager", [
-            str(bins["kube-controller-manager"]),
-            "--kubeconfig", str(c.kubeconfig(workdir / "controller-manager.kubeconfig", "admin")),
-            "--controllers", "garbagecollector,namespace", "--leader-elect=false",
-            "--bind-address", LOOPBACK, "--secure-port", str(kcm_port),
-            "--authentication-skip-lookup", "--authorization-always-allow-paths=/healthz,/readyz",
-            "--cert-dir", str(workdir / "kcm-certs"), "-v", "1",
-        ], workdir)
+        kcm = start(
+            "kube-controller-manager",
+            [
+                str(bins["kube-controller-manager"]),
+                "--kubeconfig",
+                str(c.kubeconfig(workdir / "controller-manager.kubeconfig", "admin")),
+                "--controllers",
+                "garbagecollector,namespace",
+                "--leader-elect=false",
+                "--bind-address",
+                LOOPBACK,
+                "--secure-port",
+                str(kcm_port),
+                "--authentication-skip-lookup",
+                "--authorization-always-allow-paths=/healthz,/readyz",
+                "--cert-dir",
+                str(workdir / "kcm-certs"),
+                "-v",
+                "1",
+            ],
+            workdir,
+        )
         procs.append(kcm)
         health = requests.Session()
         health.trust_env = False
-        wait_for("kube-controller-manager", lambda: health.get(
-            f"https://{LOOPBACK}:{kcm_port}/healthz", verify=False, timeout=5).text == "ok", kcm, 60)
+        wait_for(
+            "kube-controller-manager",
+            lambda: health.get(f"https://{LOOPBACK}:{kcm_port}/healthz", verify=False, timeout=5).text == "ok",
+            kcm,
+            60,
+        )
         yield c
     finally:
         for p in reversed(procs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from access.core import awsauth, iam
-from access.core.evaluate import AccessRow, effective_access
+from access.core.evaluate import AccessRow, effective_access, evaluate_stack
 from access.core.loading import LoadedStack
 from access.core.plan.rbac import manifest_id
 
@@ -15,6 +15,8 @@ JSON_SCHEMA_VERSION = 1
 def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs: dict[str, Any]) -> dict[str, Any]:
     """The plan as stable JSON (documented in docs/plan-json.md)."""
     settings, org, plan = loaded.settings, loaded.org, loaded.plan
+    evaluation = loaded.evaluation or evaluate_stack(org, plan)
+    assumers = evaluation.assumers
     return {
         "schemaVersion": JSON_SCHEMA_VERSION,
         "stack": settings.stack,
@@ -39,6 +41,8 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
                 "maxSessionDuration": r.max_session_duration,
                 "trustPolicy": r.trust_policy,
                 "trustPolicySize": iam.policy_size(r.trust_policy),
+                # Who may assume it, as the access evaluator finds it in the rendered policies.
+                "assumableBy": sorted(p.label for p in assumers.get(r.arn, {})),
             }
             for r in plan.roles
         ],
@@ -67,7 +71,7 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
             for e in plan.access_entries
         ],
         "rbac": [{"id": manifest_id(m), "manifest": m} for m in plan.manifests],
-        "access": [_row_json(row) for row in effective_access(plan, org, loaded.evaluation)],
+        "access": [_row_json(row) for row in effective_access(plan, org, evaluation)],
         "outputs": outputs,
     }
 
@@ -83,4 +87,7 @@ def _row_json(row: AccessRow) -> dict[str, Any]:
         "rules": [
             {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)} for r in row.rules
         ],
+        "sensitivity": list(row.sensitivity),  # what the rules reach (access/core/sensitivity.py)
+        "crossAccount": row.cross_account,
+        "via": row.via,
     }

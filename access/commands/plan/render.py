@@ -19,6 +19,11 @@ def _rules_text(row: dict[str, Any]) -> str:
     return summarise_rules(rules)
 
 
+def _also_assumable(role: dict[str, Any]) -> str:
+    """The open trust, said plainly: principals beyond the teams' members that the trust lets in."""
+    return ", ".join(p for p in role.get("assumableBy", []) if p.startswith("account ") or ":" in p)
+
+
 def print_text(doc: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -37,10 +42,17 @@ def print_text(doc: dict[str, Any]) -> None:
     console.print(table)
 
     roles = Table(title="IAM roles")
-    for col in ("role", "kind", "Kubernetes username", "groups", "assumed by teams"):
+    for col in ("role", "kind", "Kubernetes username", "groups", "assumed by teams", "also assumable by"):
         roles.add_column(col)
     for r in doc["roles"]:
-        roles.add_row(r["name"], r["kind"], r["username"], ", ".join(r["kubernetesGroups"]), ", ".join(r["teams"]))
+        roles.add_row(
+            r["name"],
+            r["kind"],
+            r["username"],
+            ", ".join(r["kubernetesGroups"]),
+            ", ".join(r["teams"]),
+            _also_assumable(r),
+        )
     console.print(roles)
 
     if doc["mapRoles"]:

@@ -11,6 +11,7 @@ from access.core.config import separation
 from access.core.config.nodes import Node
 from access.core.config.settings import KUBERNETES_NAME_KEYS
 from access.core.model import Organisation
+from access.errors import ConfigError
 
 
 class _RoleNames:
@@ -49,6 +50,7 @@ def check(
     _environment_roles(org, access, env_nodes, role_names)
     _referenced_roles(org, role_refs, role_names)
     _group_names(org)
+    _foreign_roots(org)
     separation.check(org, access)
 
 
@@ -133,6 +135,24 @@ def _referenced_roles(org: Organisation, role_refs: list[tuple[str, Node]], role
             raise node.error(
                 f"{arn!r} has the name of the role eks-access creates for {what} ({name!r}); IAM role names "
                 "are unique per account whatever the path, and aws-auth compares ARNs without it: rename one"
+            )
+
+
+def _foreign_roots(org: Organisation) -> None:
+    """Trusting another account's root admits every principal that account allows: a third party's customers
+    too, unless the role requires the ExternalId that party gives each customer (IAM User Guide, "The confused
+    deputy problem"). Required, or acknowledged per entry."""
+    ours = {a.account_id for a in org.accounts.values()}
+    acknowledged = set(org.roles.trusted_without_external_id)
+    for index, arn in enumerate(org.roles.trusted_principals):
+        account, resource = arn.split(":")[4], arn.split(":")[5]
+        if resource == "root" and account not in ours and org.roles.external_id is None and arn not in acknowledged:
+            raise ConfigError(
+                org.files["settings.yaml"],
+                f"roles.trusted_principals[{index}]",
+                f"{arn} trusts every principal of account {account}, which config does not own: set "
+                "roles.external_id (the confused-deputy guard that party gives you), or write "
+                "{arn: ..., without_external_id: <why it is safe>} to acknowledge it",
             )
 
 

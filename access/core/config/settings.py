@@ -133,7 +133,8 @@ def role_settings(source: Source, node: Node | None) -> RoleSettings:
         return RoleSettings()
     settings = RoleSettings()
     for key, child in node.mapping(ROLE_KEYS).items():
-        settings = replace(settings, **{key: _ROLE_READERS[key](source, child)})
+        value = _ROLE_READERS[key](source, child)
+        settings = replace(settings, **(value if key == "trusted_principals" else {key: value}))
     if not settings.trust_account_root and not settings.trusted_principals:
         raise node.error("trust_account_root is false and trusted_principals is empty: nobody could assume roles")
     if not settings.trust_account_root and settings.trust is Trust.MEMBERS:
@@ -190,8 +191,19 @@ def _mfa(_: Source, node: Node) -> Mfa:
     )
 
 
-def _trusted_principals(source: Source, node: Node) -> tuple[str, ...]:
-    return tuple(source.arn(n, ("role", "user", "root")) for n in node.items())
+def _trusted_principals(source: Source, node: Node) -> dict[str, tuple[str, ...]]:
+    """ARNs, or ``{arn: ..., without_external_id: <why>}`` to trust a foreign account root without an ExternalId."""
+    principals, acknowledged = [], []
+    for n in node.items():
+        if not isinstance(n.value, dict):
+            principals.append(source.arn(n, ("role", "user", "root")))
+            continue
+        m = n.mapping({"arn", "without_external_id"}, required=("arn",))
+        principals.append(source.arn(m["arn"], ("role", "user", "root")))
+        if "without_external_id" in m:
+            m["without_external_id"].string()
+            acknowledged.append(principals[-1])
+    return {"trusted_principals": tuple(principals), "trusted_without_external_id": tuple(acknowledged)}
 
 
 def _external_id(_: Source, node: Node) -> str:

@@ -92,12 +92,15 @@ def _reach_rows(org: Organisation, evaluation: Evaluation, principal: Principal,
     principal_account = principal.id.split("/", 1)[0] if principal.kind is PrincipalKind.USER else ""
     if principal.kind is PrincipalKind.ROLE:
         principal_account = principal.id.split(":")[4]
+    cross_account = bool(principal_account and account and principal_account != account)
+    # Shown on the principal itself, so the plan, the PR comment and the diff all say it.
+    shown = _display(org, principal) + (" (cross-account)" if cross_account else "")
     out = []
     for (granted_by, scope), permissions in sorted(by_binding.items()):
         rules = _rules(permissions)
         out.append(
             AccessRow(
-                principal=_display(org, principal),
+                principal=shown,
                 role=reach.role.name if reach.role is not None else "",
                 username=reach.identity.username,
                 groups=tuple(g for g in reach.identity.groups if g != "system:authenticated"),
@@ -105,7 +108,7 @@ def _reach_rows(org: Organisation, evaluation: Evaluation, principal: Principal,
                 level=_level(evaluation, granted_by),
                 rules=rules,
                 sensitivity=tuple(ordered(rules_sensitivity(rules, cluster_wide=scope == CLUSTER_WIDE))),
-                cross_account=bool(principal_account and account and principal_account != account),
+                cross_account=cross_account,
                 via=reach.identity.via,
             )
         )

@@ -104,7 +104,7 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
                 "monitoring",
                 RoleKind.MONITORING,
                 names.fill(naming.monitoring_role, env=env_id),
-                iam.monitoring_trust_policy(org.monitoring),
+                iam.monitoring_trust_policy(org.monitoring, account.account_id),
                 role_tags(org, env_id, purpose="monitoring"),
                 naming.monitoring_username,
                 naming.monitoring_group,
