@@ -57,6 +57,7 @@ class AccessRow:
     namespace: str  # "*" for cluster-wide
     level: str
     rules: tuple[tuple[str, str, str], ...]  # (apiGroup, resource, verb), expanded
+    via: str = ""  # mapRoles | mapUsers | access entry | service account token
 
 
 def effective_access(plan: Mapping[str, Any]) -> list[AccessRow]:
@@ -81,6 +82,7 @@ def effective_access(plan: Mapping[str, Any]) -> list[AccessRow]:
                 namespace=row["namespace"],
                 level=row["level"],
                 rules=tuple(triples),
+                via=row.get("via", ""),
             )
         )
     return rows
