@@ -24,7 +24,7 @@ import yaml
 
 from access.core import names
 from access.core.plan.types import MapEntry
-from access.errors import AwsAuthError
+from access.errors import AwsAuthError, escape_controls
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"
@@ -287,7 +287,7 @@ def _refuse_lost_nodes(
     if lost:
         raise AwsAuthError(
             f"live aws-auth {ROLES_KEY} maps nodes through roles config no longer maps as nodes: "
-            f"{', '.join(sorted(set(lost)))}; nodes still running with them would leave the cluster: list them "
+            f"{_listed(lost)}; nodes still running with them would leave the cluster: list them "
             f"again in the cluster's node_roles, or under {hint} to remove their mapping"
         )
 
@@ -319,9 +319,14 @@ def _carry_over(
     if unknown:
         raise AwsAuthError(
             f"live aws-auth {data_key} has entries eks-access did not write and config does not list: "
-            f"{', '.join(sorted(set(unknown)))}; {hint} (EKS adds node-group roles itself)"
+            f"{_listed(unknown)}; {hint} (EKS adds node-group roles itself)"
         )
     return list(carried.values())
+
+
+def _listed(arns: Iterable[str]) -> str:
+    """Live ARNs for a message: sorted, once each, control characters escaped (the live map is anyone's text)."""
+    return escape_controls(", ".join(sorted(set(arns))))
 
 
 def patch_must_force(
