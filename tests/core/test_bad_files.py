@@ -63,7 +63,18 @@ def fifo(name: str) -> Breakage:
 
 
 def write(name: str, content: str) -> Breakage:
-    return lambda project: (project / name).write_text(content)
+    def breakage(project: Project) -> None:
+        (project / name).write_text(content)
+
+    return breakage
+
+
+def both(*breakages: Breakage) -> Breakage:
+    def breakage(project: Project) -> None:
+        for each in breakages:
+            each(project)
+
+    return breakage
 
 
 def stack_value(key: str, value: str) -> Breakage:
@@ -122,11 +133,11 @@ CASES = [
          "Pulumi.dev.yaml: config.access:authMode: must be a string (one of config_map, api_and_config_map, api), "
          "found a list"),
     Case("cluster-stack-of-the-wrong-type",
-         lambda p: (stack_value("access:clusterSource", "stack")(p), stack_value("access:clusterStack", "42")(p)),
+         both(stack_value("access:clusterSource", "stack"), stack_value("access:clusterStack", "42")),
          "Pulumi.dev.yaml: config.access:clusterStack: must be a string (the cluster stack's name, e.g. "
          "acme/eks-clusters/dev), found number 42"),
     Case("cluster-stack-not-a-stack-name",
-         lambda p: (stack_value("access:clusterSource", "stack")(p), stack_value("access:clusterStack", "'a b'")(p)),
+         both(stack_value("access:clusterSource", "stack"), stack_value("access:clusterStack", "'a b'")),
          "Pulumi.dev.yaml: config.access:clusterStack: 'a b' is not a stack name like acme/eks-clusters/dev "
          "(letters, digits, - _ . between slashes)"),
     Case("cluster-stack-without-the-stack-source", stack_value("access:clusterStack", "acme/eks/dev"),

@@ -254,7 +254,9 @@ YAML_11_NOT_STRINGS = ["yes", "no", "on", "off", "y", "n", "~", "null", "true", 
 def scalar_styles(text: str) -> list[tuple[str, str | None]]:
     """Each value scalar of the rendered list with its style (keys are plain: rolearn/username/groups)."""
     out: list[tuple[str, str | None]] = []
-    for item in yaml.compose(text).value:
+    document = yaml.compose(text)
+    assert document is not None
+    for item in document.value:
         for key, value in item.value:
             for scalar in value.value if isinstance(value, yaml.SequenceNode) else [value]:
                 out.append((f"{key.value}={scalar.value}", scalar.style))

@@ -41,8 +41,12 @@ def run_entry_point(root: Path, config: dict[str, str] | None = None) -> None:
     pulumi_internals.clear_pending()
     cwd = os.getcwd()
     os.chdir(root)
+
+    def body() -> None:
+        runpy.run_path(str(ENTRY_POINT), run_name="__main__")
+
     try:
-        pulumi_internals.run_program(lambda: runpy.run_path(str(ENTRY_POINT), run_name="__main__"))
+        pulumi_internals.run_program(body)
     finally:
         os.chdir(cwd)
 

@@ -68,7 +68,7 @@ def with_cluster(monkeypatch: pytest.MonkeyPatch, **answer: Any) -> None:
 def test_every_provider_pins_patch_force_off(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """An explicit false beats PULUMI_K8S_ENABLE_PATCH_FORCE in the provider (and keeps the SDK from reading it)."""
     monkeypatch.setenv("PULUMI_K8S_ENABLE_PATCH_FORCE", "true")
-    extra = {"clusterStack": "acme/eks-clusters/dev"} if source == "stack" else {}
+    extra: dict[str, Any] = {"clusterStack": "acme/eks-clusters/dev"} if source == "stack" else {}
     result = run("dev", clusterSource=source, **extra)
     providers = result.of_type("pulumi:providers:kubernetes")
     assert [p.inputs.get("enablePatchForce") for p in providers] == ["false"]
