@@ -17,7 +17,7 @@ from access.core.plan.auth import NODE_ENTRY_TYPES, node_entry_key
 from access.core.plan.rbac import manifest_id
 from access.core.plan.types import EnvironmentPlan
 from access.errors import AwsAuthError, escape_controls
-from access.stack.run_errors import one_line_errors, run_error
+from access.stack.run_errors import one_line_errors, stop
 
 PATCH_FORCE = "pulumi.com/patchForce"
 # A fixed server-side-apply field manager for the aws-auth patch (else pulumi-kubernetes picks a random one), so the
@@ -236,7 +236,7 @@ def _merge(
         )
     except AwsAuthError as refusal:
         # RunError: the engine stops the preview with this one line instead of a stack trace.
-        raise run_error(refusal, f"{plan.cluster_name}: ") from None
+        stop(refusal, f"{plan.cluster_name}: ")
     for arn in merged.retired:
         pulumi.log.warn(
             escape_controls(

@@ -114,3 +114,20 @@ def test_a_type_the_engine_hides_is_still_caught_in_the_stack_file(tmp_path: Pat
         "Pulumi.dev.yaml: config.access:environment: must be a string (the environment id this stack applies, "
         "e.g. dev), found number 42"
     )
+
+
+def test_under_the_real_engine_the_line_is_logged_and_the_exit_code_says_it_was_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Exit code 32 makes the Python language host bail without its own "program exited with non-zero exit code"
+    line, so the user sees exactly the one line logged (a RunError would exit 1 and get that second line)."""
+    from access.errors import ConfigError
+    from access.stack import run_errors
+
+    logged: list[str] = []
+    monkeypatch.setattr(run_errors.pulumi_internals, "under_mocks", lambda: False)
+    monkeypatch.setattr(pulumi.log, "error", logged.append)
+    with pytest.raises(SystemExit) as exited:
+        run_errors.stop(ConfigError("config/teams.yaml", "teams", "must be a mapping, found a list"))
+    assert exited.value.code == run_errors.MESSAGE_SHOWN == 32
+    assert logged == ["config/teams.yaml: teams: must be a mapping, found a list"]
