@@ -5,9 +5,14 @@
 - :class:`AwsAuthError`: a refusal to write kube-system/aws-auth (an unknown live entry, another owner, ...).
 - :class:`KubeconfigError`: an existing kubeconfig eks-access will not rewrite.
 - :class:`PreviewError`: input that is not ``pulumi preview --json`` output.
+
+Both entry points (``python -m access`` and the Pulumi program) render errors with :func:`user_message`, so a
+refusal reads the same under either, and anything unexpected is still one line saying where to report it.
 """
 
 from __future__ import annotations
+
+ISSUES_HINT = "this is a bug in eks-access: please report it with the command you ran"
 
 
 class ConfigError(Exception):
@@ -21,7 +26,8 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         location = f"{self.file}: {self.path}" if self.path else self.file
-        return f"{location}: {self.message}"
+        # Values from the input may hold line breaks or control characters; the line stays one line anyway.
+        return escape_controls(f"{location}: {self.message}")
 
 
 class UsageError(Exception):
@@ -38,3 +44,31 @@ class KubeconfigError(Exception):
 
 class PreviewError(Exception):
     """The input is not ``pulumi preview --json`` output."""
+
+
+USER_ERRORS = (ConfigError, UsageError, AwsAuthError, KubeconfigError, PreviewError)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every non-printable character (line breaks, tabs, NUL, zero-width and bidi marks) written as
+    its Python escape, so it is one line and shows what is really there."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def one_line(text: str) -> str:
+    """Prose that spans lines (another tool's message) joined with spaces; any other control character escaped."""
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.split())
+    return escape_controls(text)
+
+
+def user_message(error: BaseException) -> str:
+    """The one line a user sees for ``error``: the project's own message as it is, anything else as a bug report."""
+    if isinstance(error, USER_ERRORS):
+        return one_line(str(error))
+    if isinstance(error, RecursionError):
+        return f"input nested too deeply to read; {ISSUES_HINT} if it is not"
+    detail = one_line(str(error))
+    return f"unexpected {type(error).__name__}{': ' + detail if detail else ''}; {ISSUES_HINT}"

@@ -89,6 +89,9 @@ def organisations(draw: st.DrawFn, max_projects: int = 4, long_ids: bool = False
     admin_teams = _subset(draw, teams)
     if admin_teams or not all("break_glass_role" in c for c in clusters.values()) or draw(st.booleans()):
         access["cluster_admins"] = {"teams": admin_teams or teams[:1]}
+        first_admins = access["cluster_admins"]["teams"][0]
+        if not any(team_members[t] for t in access["cluster_admins"]["teams"]):  # an admin path counts people
+            team_members[first_admins] = [USERS[0]]
     first_account = number[accounts[0][0]]
     if draw(st.booleans()):
         monitoring: dict[str, Any] = {"trusted_roles": [f"arn:aws:iam::{first_account}:role/prometheus"]}

@@ -16,12 +16,10 @@ from access.commands.kubeconfig import command as kubeconfig
 from access.commands.plan import command as plan
 from access.commands.preview_guard import command as preview_guard
 from access.commands.whois import command as whois
-from access.errors import AwsAuthError, ConfigError, KubeconfigError, PreviewError, UsageError
+from access.errors import user_message
 
 EXIT_BAD_INPUT = 2
 COMMANDS = (plan, diff, kubeconfig, whois, preview_guard)
-ISSUES_HINT = "this is a bug in eks-access: please report it with the command you ran"
-USER_ERRORS = (ConfigError, UsageError, AwsAuthError, KubeconfigError, PreviewError)
 
 
 def build_parser(prog: str = "eks-access") -> argparse.ArgumentParser:
@@ -39,20 +37,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "eks-access") -> int:
     args = build_parser(prog).parse_args(argv)
     try:
         code: int = args.func(args)
-    except USER_ERRORS as error:
-        print(f"error: {_one_line(str(error))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except RecursionError:
-        print(f"error: input nested too deeply to read; {ISSUES_HINT} if it is not", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as error:  # the last line of defence: one line, never a traceback
-        print(f"error: unexpected {type(error).__name__}: {_one_line(str(error))}; {ISSUES_HINT}", file=sys.stderr)
+    except Exception as error:  # the project's refusals as they are; anything else one line too, never a traceback
+        print(f"error: {user_message(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return code
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 def _close_mock_runtime() -> None:

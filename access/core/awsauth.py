@@ -24,7 +24,7 @@ import yaml
 
 from access.core import names
 from access.core.plan.types import MapEntry
-from access.errors import AwsAuthError
+from access.errors import AwsAuthError, escape_controls
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"
@@ -43,6 +43,7 @@ class MergedAwsAuth:
     map_users: str | None  # None: this stack does not write mapUsers (the live key, if any, is left alone)
     annotations: dict[str, str]
     kept: tuple[str, ...]  # live role ARNs carried over because config says keep
+    retired: tuple[str, ...] = ()  # live node mappings removed because config retires them (named in the preview)
 
     @property
     def data(self) -> dict[str, str]:
@@ -58,6 +59,22 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
+
+
+class _Quoted(str):
+    """A value written quoted: aws-iam-authenticator reads aws-auth with go-yaml (YAML 1.1 via sigs.k8s.io/yaml),
+    where plain ``yes``, ``on``, ``0o17`` or ``1e3`` are not strings; a quoted scalar is a string in every YAML."""
+
+
+def _represent_quoted(dumper: yaml.SafeDumper, value: _Quoted) -> yaml.ScalarNode:
+    # Single quotes where YAML allows them (readable); the emitter switches to double quotes (with escapes) for
+    # anything single quotes cannot hold, such as control characters.
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="'")
+
+
+_Dumper.add_representer(_Quoted, _represent_quoted)
+NODE_GROUPS = frozenset({"system:nodes", "system:bootstrappers"})
+NODE_USERNAME_PREFIX = "system:node:"
 
 
 def authenticator_key(arn: str) -> str:
@@ -88,7 +105,10 @@ def _render(items: tuple[MapEntry, ...], arn_key: str) -> str:
         if not entry.username:
             raise AwsAuthError(f"aws-auth entry {entry.arn!r} has no username")
     text = yaml.dump(
-        [{arn_key: e.arn, "username": e.username, "groups": list(e.groups)} for e in items],
+        [
+            {arn_key: _Quoted(e.arn), "username": _Quoted(e.username), "groups": [_Quoted(g) for g in e.groups]}
+            for e in items
+        ],
         Dumper=_Dumper,
         default_flow_style=False,
         sort_keys=False,
@@ -179,6 +199,12 @@ def owner_id(project: str, stack: str) -> str:
     return f"{project}/{stack}"
 
 
+def is_node_entry(entry: MapEntry) -> bool:
+    """An entry that lets nodes join the cluster: EC2 (Linux and Windows), Fargate and hybrid nodes all map to a
+    ``system:node:`` username, or to the node groups. Such an entry only ever goes by an explicit decision."""
+    return entry.username.startswith(NODE_USERNAME_PREFIX) or bool(NODE_GROUPS & set(entry.groups))
+
+
 def merge(
     planned_roles: Sequence[MapEntry],
     planned_users: Sequence[MapEntry],
@@ -187,12 +213,18 @@ def merge(
     owner: str,
     keep: Iterable[str],
     keep_hint: str = "clusters.<id>.keep_map_roles in config/environments.yaml",
+    *,
+    retire: Iterable[str] = (),
+    retire_hint: str = "clusters.<id>.retired_node_roles in config/environments.yaml",
+    users_hint: str = "map_users in config/access.yaml",
 ) -> MergedAwsAuth:
     """The aws-auth content to write, given the live ConfigMap (None when it does not exist yet).
 
-    Refuses when another stack owns the ConfigMap, when the live map does not parse, and when a live
-    entry is neither planned, nor written by this stack before, nor listed to keep. mapUsers is
-    written when the plan has users or this stack wrote users before (so removing the last one
+    Refuses when another stack owns the ConfigMap, when the live map does not parse, when a live entry is neither
+    planned, nor written by this stack before, nor listed to keep, and when a live node entry would go without
+    config retiring it (in ``retire``): nodes still running with its role would leave the cluster. An entry this
+    stack wrote before and no longer plans is removed (the reviewed change), unless it is a node entry.
+    mapUsers is written when the plan has users or this stack wrote users before (so removing the last one
     takes effect); otherwise the live mapUsers key is left alone.
     """
     annotations = dict(live_annotations or {})
@@ -204,40 +236,21 @@ def merge(
         )
     previously = _managed_arns(annotations.get(MANAGED_ANNOTATION))
     data = dict(live_data or {})
-    keep_keys = {authenticator_key(arn) for arn in keep}
-
-    def carry_over(planned: Sequence[MapEntry], arn_key: str, data_key: str, hint: str) -> list[MapEntry]:
-        planned_keys = {authenticator_key(e.arn) for e in planned}
-        unknown: list[str] = []
-        carried: dict[str, MapEntry] = {}
-        for entry in parse(data.get(data_key), arn_key):
-            key = authenticator_key(entry.arn)
-            if key in planned_keys:
-                continue
-            if key in keep_keys and arn_key == ROLE_ARN_KEY:
-                # A duplicate in the live map: the authenticator uses the last one, so do we.
-                carried[key] = MapEntry(entry.arn, entry.username, entry.groups, "kept")
-                continue
-            if key in previously:
-                continue  # written by this stack before and no longer planned: removing it is the change
-            unknown.append(entry.arn)
-        if unknown:
-            raise AwsAuthError(
-                f"live aws-auth {data_key} has entries eks-access did not write and config does not list: "
-                f"{', '.join(sorted(set(unknown)))}; {hint} (EKS adds node-group roles itself)"
-            )
-        return list(carried.values())
-
-    kept = carry_over(
-        planned_roles, ROLE_ARN_KEY, ROLES_KEY, f"list them in the cluster's node_roles or under {keep_hint}"
-    )
+    live_roles = parse(data.get(ROLES_KEY), ROLE_ARN_KEY)
+    retire_keys = {authenticator_key(arn) for arn in retire}
+    retired = [e.arn for e in live_roles if authenticator_key(e.arn) in retire_keys]
+    live_roles = [e for e in live_roles if authenticator_key(e.arn) not in retire_keys]
+    _refuse_lost_nodes(planned_roles, live_roles, {authenticator_key(arn) for arn in keep}, previously, retire_hint)
+    keep_or_map = f"list them in the cluster's node_roles or under {keep_hint}"
+    kept = _carry_over(planned_roles, live_roles, keep, previously, keep_or_map)
     # Node roles first, also those EKS added and config keeps; then everything else in plan order.
     nodes = [e for e in planned_roles if e.source == "node"]
     roles = nodes + kept + [e for e in planned_roles if e.source != "node"]
     users_text = None
     wrote_users = any(":user/" in arn for arn in previously)
     if planned_users or wrote_users:
-        carry_over(planned_users, USER_ARN_KEY, USERS_KEY, "declare them under map_users in config/access.yaml")
+        live_users = parse(data.get(USERS_KEY), USER_ARN_KEY)
+        _carry_over(planned_users, live_users, (), previously, f"declare them under {users_hint}", USERS_KEY)
         users_text = render(planned_users, USER_ARN_KEY)
     managed = sorted({authenticator_key(e.arn) for e in [*roles, *planned_users]})
     merged = MergedAwsAuth(
@@ -245,9 +258,97 @@ def merge(
         map_users=users_text,
         annotations={OWNER_ANNOTATION: owner, MANAGED_ANNOTATION: json.dumps(managed, separators=(",", ":"))},
         kept=tuple(e.arn for e in kept),
+        retired=tuple(retired),
     )
     check_size(merged)
     return merged
+
+
+def _refuse_lost_nodes(
+    planned: Sequence[MapEntry], live: Sequence[MapEntry], keep_keys: set[str], previously: set[str], hint: str
+) -> None:
+    """Live node entries this merge would drop or turn into something else, without config retiring them.
+
+    The silent path before: a node role removed from ``node_roles`` or ``keep_map_roles`` was in the
+    managed-arns annotation, so the merge took its removal for the reviewed change, and the nodes left.
+    """
+    planned_by_key = {authenticator_key(e.arn): e for e in planned}
+    lost: list[str] = []
+    for entry in live:
+        if not is_node_entry(entry):
+            continue
+        key = authenticator_key(entry.arn)
+        if key in planned_by_key:
+            if not is_node_entry(planned_by_key[key]):
+                lost.append(entry.arn)  # the plan maps a node's role as a person or a tool
+            continue
+        if key not in keep_keys and key in previously:
+            lost.append(entry.arn)
+    if lost:
+        raise AwsAuthError(
+            f"live aws-auth {ROLES_KEY} maps nodes through roles config no longer maps as nodes: "
+            f"{_listed(lost)}; nodes still running with them would leave the cluster: list them "
+            f"again in the cluster's node_roles, or under {hint} to remove their mapping"
+        )
+
+
+def _carry_over(
+    planned: Sequence[MapEntry],
+    live: Sequence[MapEntry],
+    keep: Iterable[str],
+    previously: set[str],
+    hint: str,
+    data_key: str = ROLES_KEY,
+) -> list[MapEntry]:
+    """Live entries to write again (kept), refusing any entry nobody decided about."""
+    planned_keys = {authenticator_key(e.arn) for e in planned}
+    keep_keys = {authenticator_key(arn) for arn in keep}
+    unknown: list[str] = []
+    carried: dict[str, MapEntry] = {}
+    for entry in live:
+        key = authenticator_key(entry.arn)
+        if key in planned_keys:
+            continue
+        if key in keep_keys:
+            # A duplicate in the live map: the authenticator uses the last one, so do we.
+            carried[key] = MapEntry(entry.arn, entry.username, entry.groups, "kept")
+            continue
+        if key in previously:
+            continue  # written by this stack before and no longer planned: removing it is the change
+        unknown.append(entry.arn)
+    if unknown:
+        raise AwsAuthError(
+            f"live aws-auth {data_key} has entries eks-access did not write and config does not list: "
+            f"{_listed(unknown)}; {hint} (EKS adds node-group roles itself)"
+        )
+    return list(carried.values())
+
+
+def _listed(arns: Iterable[str]) -> str:
+    """Live ARNs for a message: sorted, once each, control characters escaped (the live map is anyone's text)."""
+    return escape_controls(", ".join(sorted(set(arns))))
+
+
+def patch_must_force(
+    managed_fields: Sequence[Mapping[str, Any]] | None, manager: str, data_keys: Iterable[str]
+) -> bool:
+    """Whether the aws-auth patch has to be forced, from the live object's ``metadata.managedFields``.
+
+    When only ``manager`` (this stack's field manager) owns the data keys it writes, the patch is sent unforced:
+    should anyone change them between the live read and the write, they take the field over and the API server
+    refuses the apply with a conflict, instead of the patch silently overwriting what they added. Forcing is needed
+    when another manager owns a key (EKS or kubectl wrote it since; the content was read and merged), and when the
+    object carries no managedFields at all (nothing to tell; the provider forces such objects anyway).
+    """
+    if not managed_fields:
+        return True
+    wanted = {f"f:{key}" for key in data_keys}
+    for entry in managed_fields:
+        fields = entry.get("fieldsV1") or {}
+        owned = fields.get("f:data") if isinstance(fields, Mapping) else None
+        if isinstance(owned, Mapping) and wanted & set(owned) and entry.get("manager") != manager:
+            return True
+    return False
 
 
 # Kubernetes limits: all annotations of an object together, and a ConfigMap's data (etcd's object limit).

@@ -53,7 +53,7 @@ def load_organisation(settings: StackSettings, project_dir: Path, override: Path
 def plan_stack(settings: StackSettings, org: Organisation) -> LoadedStack:
     """The plan, refused unless what it renders gives every principal exactly what config grants."""
     plan = plan_environment(org, settings.environment, settings.auth_mode, settings.stack)
-    stack_settings.check_account(settings, plan.account_id, plan.account)
+    stack_settings.check_account(settings, plan.account_id, plan.account, plan.environments_file)
     return LoadedStack(settings, org, plan, check_stack(org, plan))
 
 

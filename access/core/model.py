@@ -95,6 +95,10 @@ class Cluster:
     # The environment whose stack owns what exists once per cluster: node and break-glass access entries and
     # cluster-scoped RBAC. Required in config when environments share the cluster; "" for an unused cluster.
     home_environment: str = ""
+    # Node roles whose live mappings may go: the explicit decision that removes a node's aws-auth entry.
+    retired_node_roles: tuple[str, ...] = ()
+    # Who administers the cluster outside eks-access, when eks-access gives nobody an admin path ("" = not declared).
+    external_admins: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,20 @@ Every name a resource gets comes from here, so the loader can check exactly what
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from access.core.model import Naming
 
-ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-IAM_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
-IAM_PATH_RE = re.compile(r"^/([\x21-\x7e]+/)?$")
-RFC1123_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?$")
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):(iam|sts)::(\d{12}):([a-z-]+)/(.+)$")
+# Every pattern matches the whole value: ``\Z`` (never ``$``, which also matches before a trailing newline), ASCII
+# character classes only (``[0-9]``, never ``\d``, which takes any Unicode digit), and re.ASCII for the rest.
+ID_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z", re.ASCII)
+IAM_NAME_RE = re.compile(r"[A-Za-z0-9+=,.@_-]+\Z", re.ASCII)
+IAM_PATH_RE = re.compile(r"/([\x21-\x7e]+/)?\Z", re.ASCII)
+RFC1123_LABEL_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z", re.ASCII)
+LABEL_VALUE_RE = re.compile(r"([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?\Z", re.ASCII)
+ACCOUNT_ID_RE = re.compile(r"[0-9]{12}\Z", re.ASCII)
+# The IAM/STS ARNs config names, as groups (partition, service, account, resource type, rest); parse_arn checks more.
+ARN_RE = re.compile(r"arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([a-z-]+)/([\x21-\x7e]+)\Z", re.ASCII)
 
 ROLE_NAME_MAX = 64
 GROUP_NAME_MAX = 128
@@ -50,7 +54,11 @@ _TOKEN_RE = re.compile(r"\{\{[^{}]*\}\}")
 
 
 def template_syntax_problem(template: str) -> str | None:
-    """Stray braces or an EKS token other than ``{{SessionName}}`` (a typo would be kept literally)."""
+    """Stray braces, an EKS token other than ``{{SessionName}}`` (a typo would be kept literally), or characters no
+    name can hold (a line break, a control character, surrounding spaces)."""
+    problem = control_character_problem(template, "template")
+    if problem:
+        return problem
     for token in _TOKEN_RE.findall(template):
         if token != SESSION_NAME:
             return f"unknown token {token}; the only EKS token eks-access uses is {SESSION_NAME}"
@@ -86,6 +94,77 @@ def iam_group_name(naming: Naming, team: str) -> str:
 
 def role_arn(account_id: str, path: str, name: str) -> str:
     return f"arn:aws:iam::{account_id}:role{path}{name}"
+
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+IAM_PATH_MAX = 512
+# IAM's limits per resource type (IAM API reference, CreateRole/CreateUser/CreateGroup/CreatePolicy): names of
+# [\w+=,.@-] (ASCII word characters), paths of printable ASCII between slashes.
+IAM_NAME_LIMITS = {"role": ROLE_NAME_MAX, "user": USER_NAME_MAX, "group": GROUP_NAME_MAX, "policy": 128}
+_OIDC_PROVIDER_RE = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?(/[A-Za-z0-9._~%-]+)*\Z", re.ASCII)
+_RESOURCE_TYPE_RE = re.compile(r"[a-z][a-z-]*\Z", re.ASCII)
+ARN_EXAMPLE = "arn:aws:iam::111122223333:role/name"
+
+
+@dataclass(frozen=True)
+class Arn:
+    """An IAM or STS ARN taken apart: ``arn:<partition>:<service>:<region>:<account>:<type><path><name>``."""
+
+    partition: str
+    service: str  # iam | sts
+    region: str  # always "" for IAM and STS
+    account: str  # 12 digits, or "aws" for an AWS managed policy
+    resource_type: str  # role, user, group, policy, oidc-provider, root, assumed-role, ...
+    path: str  # "/" or "/a/b/" for role, user, group, policy; "" otherwise
+    name: str  # the last path segment; the provider URL for oidc-provider; "" for root
+
+
+def parse_arn(text: str, example: str = ARN_EXAMPLE) -> Arn | str:
+    """``text`` as an IAM/STS ARN, or why it is not one (a sentence that quotes it, escaped; ``example`` shows
+    what was expected)."""
+    for char in text:
+        if not char.isprintable() or char.isspace():
+            return f"{text!r} contains {char!r}; an ARN has no spaces or control characters (a copy-paste leftover?)"
+        if not char.isascii():
+            return (
+                f"{text!r} contains {char!r} (U+{ord(char):04X}), which is not ASCII; ARNs are ASCII "
+                "(a look-alike letter?)"
+            )
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] not in ("iam", "sts"):
+        return f"{text!r} is not an IAM ARN like {example}"
+    _, partition, service, region, account, resource = parts
+    if partition not in PARTITIONS:
+        return f"{text!r} has partition {partition!r}; expected one of {', '.join(PARTITIONS)}"
+    if region:
+        return f"{text!r} has region {region!r}; IAM and STS ARNs have none ({ARN_EXAMPLE})"
+    kind, _, rest = resource.partition("/")
+    if not (ACCOUNT_ID_RE.match(account) or (account == "aws" and kind == "policy")):
+        return f"{text!r} has account {account!r}; an account id is 12 digits 0-9"
+    if resource == "root":
+        return Arn(partition, service, region, account, "root", "", "")
+    if not _RESOURCE_TYPE_RE.match(kind) or not rest:
+        return f"{text!r} is not an IAM ARN like {example}"
+    if kind in IAM_NAME_LIMITS:
+        path, _, name = f"/{rest}".rpartition("/")
+        return Arn(partition, service, region, account, kind, f"{path}/", name)
+    return Arn(partition, service, region, account, kind, "", rest)
+
+
+def arn_name_problem(text: str, arn: Arn) -> str | None:
+    """Why the path or name inside a parsed ARN is not what IAM allows for its type, or None."""
+    what = f"{arn.resource_type} name"
+    if arn.resource_type in IAM_NAME_LIMITS:
+        if len(arn.path) > IAM_PATH_MAX or not IAM_PATH_RE.match(arn.path):
+            return f"{text!r} has IAM path {arn.path!r}; a path is '/' or /segments/ of printable ASCII"
+        problem = iam_name_problem(arn.name, IAM_NAME_LIMITS[arn.resource_type], what)
+        return f"{text!r}: {problem}" if problem else None
+    if arn.resource_type == "oidc-provider" and not _OIDC_PROVIDER_RE.match(arn.name):
+        return (
+            f"{text!r}: {arn.name!r} is not an OIDC provider URL without https:// "
+            "(e.g. token.actions.githubusercontent.com)"
+        )
+    return None
 
 
 def strip_role_path(arn: str) -> str:
@@ -124,8 +203,23 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
+def control_character_problem(value: str, what: str) -> str | None:
+    """A line break, tab or other non-printable character, or spaces around the value: no name eks-access writes
+    (IAM, Kubernetes, aws-auth) may hold them, and the value would not be what it looks like in review."""
+    for char in value:
+        if not char.isprintable():
+            return f"{what} {value!r} contains {char!r}; names may not hold line breaks or control characters"
+    if value != value.strip():
+        return f"{what} {value!r} has spaces around it; remove them"
+    return None
+
+
 def reserved_prefix_problem(value: str, what: str) -> str | None:
-    """Prefixes EKS keeps for itself; refused in every auth mode so a name works in both aws-auth and access entries."""
+    """Prefixes EKS keeps for itself; refused in every auth mode so a name works in both aws-auth and access entries.
+    Also refuses characters no Kubernetes name eks-access writes may hold (every caller checks a name)."""
+    problem = control_character_problem(value, what)
+    if problem:
+        return problem
     for prefix in ACCESS_ENTRY_RESERVED_PREFIXES:
         if value.startswith(prefix):
             return f"{what} {value!r} starts with {prefix!r}, which EKS reserves for itself"

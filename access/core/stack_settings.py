@@ -7,11 +7,15 @@ the cluster's authentication mode, and where the config directory is.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from access.core import names
+from access.core.config.nodes import describe
 from access.core.model import AuthMode
 from access.core.yamlio import load_mapping
 from access.errors import ConfigError
@@ -44,70 +48,162 @@ class StackSettings:
     allowed_account_ids: tuple[str, ...] = ()
 
 
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+\Z", re.ASCII)
+# org/project/stack, org/stack or stack; each part as Pulumi allows stack names (letters, digits, - _ .)
+STACK_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}\Z", re.ASCII)
+Reader = Callable[[Any, Callable[[str], ConfigError]], Any]
+
+
 def parse(stack: str, config: Mapping[str, Any]) -> StackSettings:
     """``config`` maps full keys (``access:environment``, ``aws:region``) to values."""
-    label = f"Pulumi.{stack}.yaml"
-
-    def err(key: str, message: str) -> ConfigError:
-        return ConfigError(label, f"config.{key}", message)
-
+    err = _errors(stack)
     for key in config:
         namespace, _, name = key.partition(":")
         if namespace == "access" and name not in KEYS:
-            raise err(key, f"unknown key; expected one of: {', '.join('access:' + k for k in sorted(KEYS))}")
-    environment = config.get("access:environment")
-    if not isinstance(environment, str) or not environment:
-        raise err("access:environment", "required: the environment id this stack applies (e.g. dev)")
-    mode_raw = str(config.get("access:authMode", "config_map")).lower()
-    try:
-        auth_mode = AuthMode(mode_raw)
-    except ValueError:
-        raise err("access:authMode", f"{mode_raw!r} is not one of config_map, api_and_config_map, api") from None
-    source = str(config.get("access:clusterSource", "existing"))
-    if source not in CLUSTER_SOURCES:
-        raise err("access:clusterSource", f"{source!r} is not one of {', '.join(CLUSTER_SOURCES)}")
-    cluster_stack = config.get("access:clusterStack")
-    if source == "stack" and not cluster_stack:
-        raise err("access:clusterStack", "required with clusterSource stack: e.g. acme/eks-clusters/dev")
-    aws_auth_exists = _boolean(config.get("access:awsAuthExists", True), lambda m: err("access:awsAuthExists", m))
-    allowed = config.get("aws:allowedAccountIds", [])
-    if isinstance(allowed, str):  # as Pulumi's config hands structured values to the program: JSON text
-        try:
-            allowed = json.loads(allowed)
-        except json.JSONDecodeError:
-            allowed = None
-    if not isinstance(allowed, list) or not all(isinstance(a, (str, int)) for a in allowed):
-        raise err("aws:allowedAccountIds", 'must be a list of account ids, e.g. ["111122223333"]')
-    deploy_role = config.get("access:deployRoleArn")
-    if deploy_role is not None and (not isinstance(deploy_role, str) or ":role/" not in deploy_role):
-        raise err("access:deployRoleArn", f"{deploy_role!r} is not a role ARN")
+            raise err(key)(f"unknown key; expected one of: {', '.join('access:' + k for k in sorted(KEYS))}")
+    values = {key: _READERS[key](config[key], err(key)) for key in _READERS if key in config}
+    if "access:environment" not in values:
+        raise err("access:environment")("required: the environment id this stack applies (e.g. dev)")
+    source = values.get("access:clusterSource", "existing")
+    cluster_stack = values.get("access:clusterStack")
+    if source == "stack" and cluster_stack is None:
+        raise err("access:clusterStack")("required with clusterSource stack: e.g. acme/eks-clusters/dev")
+    if source != "stack" and cluster_stack is not None:
+        raise err("access:clusterStack")(
+            f"only read with access:clusterSource stack (this stack's source is {source}); remove it"
+        )
     return StackSettings(
         stack=stack,
-        environment=environment.lower(),
-        config_dir=str(config.get("access:configDir", "config")),
-        auth_mode=auth_mode,
+        environment=values["access:environment"],
+        config_dir=values.get("access:configDir", "config"),
+        auth_mode=values.get("access:authMode", AuthMode.CONFIG_MAP),
         cluster_source=source,
         cluster_stack=cluster_stack,
-        aws_auth_exists=aws_auth_exists,
-        deploy_role_arn=deploy_role,
-        allowed_account_ids=tuple(str(a) for a in allowed),
-        region=config.get("aws:region"),
+        aws_auth_exists=values.get("access:awsAuthExists", True),
+        deploy_role_arn=values.get("access:deployRoleArn"),
+        allowed_account_ids=values.get("aws:allowedAccountIds", ()),
+        region=values.get("aws:region"),
     )
 
 
-def _boolean(value: Any, error: Any) -> bool:
+def check_types(stack: str, config: Mapping[str, Any]) -> None:
+    """Each value the stack file sets has the right type (the engine hands the program strings, which would hide a
+    ``42`` where an id belongs); requiredness is left to :func:`parse`."""
+    err = _errors(stack)
+    for key, read in _READERS.items():
+        if key in config:
+            read(config[key], err(key))
+
+
+def _errors(stack: str) -> Callable[[str], Callable[[str], ConfigError]]:
+    """``err(key)(message)``: the error for one key of the stack file."""
+    label = f"Pulumi.{stack}.yaml"
+    return lambda key: lambda message: ConfigError(label, f"config.{key}", message)
+
+
+def _string(value: Any, err: Callable[[str], ConfigError], what: str) -> str:
+    if not isinstance(value, str):
+        raise err(f"must be a string ({what}), found {describe(value)}")
+    if not value:
+        raise err(f"must be a non-empty string ({what})")
+    if not value.isprintable() or value != value.strip():
+        raise err(f"{value!r} holds a line break, a control character or surrounding spaces; write {what} alone")
+    return value
+
+
+def _environment(value: Any, err: Callable[[str], ConfigError]) -> str:
+    return _string(value, err, "the environment id this stack applies, e.g. dev").lower()
+
+
+def _config_dir(value: Any, err: Callable[[str], ConfigError]) -> str:
+    return _string(value, err, "the config directory, relative to the project")
+
+
+def _auth_mode(value: Any, err: Callable[[str], ConfigError]) -> AuthMode:
+    choices = ", ".join(m.value for m in AuthMode)
+    raw = _string(value, err, f"one of {choices}")
+    try:
+        return AuthMode(raw.lower())
+    except ValueError:
+        raise err(f"{raw!r} is not one of {choices}") from None
+
+
+def _cluster_source(value: Any, err: Callable[[str], ConfigError]) -> str:
+    raw = _string(value, err, f"one of {', '.join(CLUSTER_SOURCES)}")
+    if raw not in CLUSTER_SOURCES:
+        raise err(f"{raw!r} is not one of {', '.join(CLUSTER_SOURCES)}")
+    return raw
+
+
+def _cluster_stack(value: Any, err: Callable[[str], ConfigError]) -> str:
+    raw = _string(value, err, "the cluster stack's name, e.g. acme/eks-clusters/dev")
+    if not STACK_NAME_RE.match(raw):
+        raise err(f"{raw!r} is not a stack name like acme/eks-clusters/dev (letters, digits, - _ . between slashes)")
+    return raw
+
+
+def _aws_auth_exists(value: Any, err: Callable[[str], ConfigError]) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise error(f"{value!r} must be true or false")
+    raise err(f"{value!r} must be true or false")
+
+
+def _deploy_role(value: Any, err: Callable[[str], ConfigError]) -> str:
+    arn = _string(value, err, "the role ARN the Kubernetes provider assumes")
+    parsed = names.parse_arn(arn)
+    problem = parsed if isinstance(parsed, str) else names.arn_name_problem(arn, parsed)
+    if problem is None and isinstance(parsed, names.Arn) and (parsed.resource_type, parsed.service) != ("role", "iam"):
+        problem = f"{arn!r} is not a role ARN"
+    if problem:
+        raise err(problem)
+    return arn
+
+
+def _region(value: Any, err: Callable[[str], ConfigError]) -> str:
+    region = _string(value, err, "an AWS region, e.g. eu-west-1")
+    if not REGION_RE.match(region):
+        raise err(f"{region!r} is not an AWS region like eu-west-1")
+    return region
+
+
+def _allowed_accounts(value: Any, err: Callable[[str], ConfigError]) -> tuple[str, ...]:
+    allowed = value
+    if isinstance(allowed, str):  # as Pulumi's config hands structured values to the program: JSON text
+        try:
+            allowed = json.loads(allowed)
+        except (json.JSONDecodeError, RecursionError):
+            allowed = None
+    if not isinstance(allowed, list) or not all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in allowed):
+        raise err('must be a list of account ids, e.g. ["111122223333"]')
+    ids = tuple(str(a) for a in allowed)
+    for account in ids:
+        if not names.ACCOUNT_ID_RE.match(account):
+            raise err(f'{account!r} is not a 12-digit account id; quote it, e.g. ["011122223333"]')
+    return ids
+
+
+_READERS: dict[str, Reader] = {
+    "access:environment": _environment,
+    "access:configDir": _config_dir,
+    "access:authMode": _auth_mode,
+    "access:clusterSource": _cluster_source,
+    "access:clusterStack": _cluster_stack,
+    "access:awsAuthExists": _aws_auth_exists,
+    "access:deployRoleArn": _deploy_role,
+    "aws:region": _region,
+    "aws:allowedAccountIds": _allowed_accounts,
+}
 
 
 def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
     """The ``config:`` block of ``Pulumi.<stack>.yaml`` (plain values; secrets are not used by eks-access)."""
     label = f"Pulumi.{stack}.yaml"
     path = project_dir / label
-    if not path.exists():
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack, re.ASCII) or stack.startswith("."):
+        raise ConfigError(label, "", "a stack name has only letters, digits, '-', '_' and '.'")
+    if not os.path.lexists(path):  # a dangling symlink is a broken stack file, reported by load_mapping
         stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
         raise ConfigError(label, "", f"no such stack file; stacks here: {', '.join(stacks) or 'none'}")
     data = load_mapping(path, label)
@@ -121,7 +217,9 @@ def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
     return out
 
 
-def check_account(settings: StackSettings, account_id: str, account: str) -> None:
+def check_account(
+    settings: StackSettings, account_id: str, account: str, environments_file: str = "config/environments.yaml"
+) -> None:
     """The stack's aws:allowedAccountIds must be exactly the account config gives its environment.
 
     Every ARN eks-access writes (trust principals, mapRoles, group policies) is built from config's account id;
@@ -133,5 +231,5 @@ def check_account(settings: StackSettings, account_id: str, account: str) -> Non
             f"Pulumi.{settings.stack}.yaml",
             "config.aws:allowedAccountIds",
             f"{list(settings.allowed_account_ids)} does not match account {account!r} ({account_id}) of environment "
-            f'{settings.environment!r} in config/environments.yaml; set it to ["{account_id}"]',
+            f'{settings.environment!r} in {environments_file}; set it to ["{account_id}"]',
         )

@@ -16,6 +16,7 @@ from access.core.kubeconfig import exec_kubeconfig
 from access.core.model import AuthMode
 from access.core.plan.types import EnvironmentPlan
 from access.core.stack_settings import StackSettings
+from access.stack.run_errors import one_line_errors
 
 
 @dataclass
@@ -29,23 +30,55 @@ class ClusterConnection:
 def connect(plan: EnvironmentPlan, settings: StackSettings, roles: dict[str, aws.iam.Role]) -> ClusterConnection:
     """The Kubernetes provider for the environment's cluster, from the stack's clusterSource."""
     if settings.cluster_source == "create":
+        # The stack creates the cluster with access:authMode itself, so the mode fits by construction.
         return _create_cluster(plan, settings, roles)
+    # Every other source reaches a cluster someone else owns: its live authentication mode is checked first (a
+    # config_map stack on an API cluster would write an aws-auth EKS ignores and report success).
+    cluster = aws.eks.get_cluster_output(name=plan.cluster_name)
+    ready: pulumi.Output[Any] = cluster.access_configs.apply(
+        one_line_errors(lambda configs: _check_auth_mode(plan, settings, configs))
+    )
     if settings.cluster_source == "stack":
         ref = pulumi.StackReference(f"{plan.environment}-cluster-stack", stack_name=settings.cluster_stack)
         endpoint = ref.require_output("endpoint").apply(str)
         ca_data = ref.require_output("certificateAuthorityData").apply(str)
-        ready: pulumi.Output[Any] = pulumi.Output.from_input(None)
+        # The other stack must describe the cluster config names: else this stack would patch another cluster.
+        ready = pulumi.Output.all(ready, endpoint, cluster.endpoint).apply(
+            one_line_errors(lambda v: _check_same_cluster(plan, settings, v[1], v[2]))
+        )
     else:
-        cluster = aws.eks.get_cluster_output(name=plan.cluster_name)
         endpoint = cluster.endpoint
         ca_data = cluster.certificate_authorities.apply(lambda cas: cas[0].data)
-        # Checked before the provider exists, so a mismatch stops the preview before anything is written.
-        ready = cluster.access_configs.apply(lambda configs: _check_auth_mode(plan, settings, configs))
+    # Checked before the provider exists, so a mismatch stops the preview before anything is written.
     kubeconfig = pulumi.Output.all(endpoint, ca_data, ready).apply(
-        lambda v: exec_kubeconfig(v[0], v[1], plan.cluster_name, settings.region, settings.deploy_role_arn)
+        one_line_errors(
+            lambda v: exec_kubeconfig(v[0], v[1], plan.cluster_name, settings.region, settings.deploy_role_arn)
+        )
     )
-    provider = k8s.Provider(f"{plan.environment}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True)
-    return ClusterConnection(provider, endpoint, ca_data, owns_aws_auth=True)
+    return ClusterConnection(_provider(plan, kubeconfig), endpoint, ca_data, owns_aws_auth=True)
+
+
+def _provider(plan: EnvironmentPlan, kubeconfig: pulumi.Input[str]) -> k8s.Provider:
+    """The Kubernetes provider eks-access creates (one per stack), with patch force pinned off.
+
+    ``enable_patch_force=False`` is sent explicitly: the provider then ignores ``PULUMI_K8S_ENABLE_PATCH_FORCE``
+    (common in pulumi-eks setups), which would otherwise force every apply, including the aws-auth patch that must
+    fail on a conflict when the live map was not read (pulumi-kubernetes ``provider.go``: the provider key wins over
+    the environment variable; left unset, the Python SDK itself reads the variable). Force is then only ever the
+    per-resource ``pulumi.com/patchForce`` annotation, which the aws-auth patch sets after reading the live map.
+    """
+    return k8s.Provider(
+        f"{plan.environment}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True, enable_patch_force=False
+    )
+
+
+def _check_same_cluster(plan: EnvironmentPlan, settings: StackSettings, published: str, actual: str | None) -> None:
+    if actual is not None and published.rstrip("/").lower() != actual.rstrip("/").lower():
+        raise pulumi.RunError(
+            f"Pulumi.{settings.stack}.yaml: config.access:clusterStack: stack {settings.cluster_stack!r} publishes "
+            f"endpoint {published!r}, but cluster {plan.cluster_name!r} (clusters.{plan.cluster}.name in "
+            f"{plan.environments_file}) is at {actual!r}; point clusterStack at the stack that owns that cluster"
+        )
 
 
 def auth_mode_problem(cluster_mode: str | None, stack_mode: AuthMode) -> str | None:
@@ -144,7 +177,4 @@ def _create_cluster(
     )
     endpoint = cluster.kubeconfig.apply(lambda kc: kc["clusters"][0]["cluster"]["server"])
     ca_data = cluster.kubeconfig.apply(lambda kc: kc["clusters"][0]["cluster"]["certificate-authority-data"])
-    provider = k8s.Provider(
-        f"{plan.environment}-k8s", kubeconfig=cluster.kubeconfig_json, enable_server_side_apply=True
-    )
-    return ClusterConnection(provider, endpoint, ca_data, owns_aws_auth=False)
+    return ClusterConnection(_provider(plan, cluster.kubeconfig_json), endpoint, ca_data, owns_aws_auth=False)

@@ -38,8 +38,8 @@ class Registered:
 
 @dataclass
 class Fixtures:
-    """What the cloud would answer. ``live_aws_auth`` is the ConfigMap's data and annotations, or None
-    for a cluster where the read should find the node roles EKS itself added."""
+    """What the cloud would answer. ``live_aws_auth`` is the ConfigMap's data and annotations (and managedFields,
+    when a test needs them), or None for a cluster where the read should find the node roles EKS itself added."""
 
     live_aws_auth: dict[str, Any] | None = None
     stack_outputs: dict[str, Any] = field(
@@ -84,6 +84,7 @@ class AccessMocks(pulumi_mocks.Mocks):
                     "name": "aws-auth",
                     "namespace": "kube-system",
                     "annotations": live.get("annotations", {}),
+                    **({"managedFields": live["managedFields"]} if "managedFields" in live else {}),
                 },
             }
         if args.typ == "aws:iam/role:Role":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ def read_settings() -> StackSettings:
     # The engine hands the program only the keys it asks for, so a misspelt access:* key in the stack file would
     # silently fall back to its default: check the file's keys too (the CLI runs the program in the project dir).
     stack_file = Path(f"Pulumi.{stack}.yaml")
-    values: dict[str, Any] = stack_config.read_stack_file(Path("."), stack) if stack_file.exists() else {}
+    values: dict[str, Any] = stack_config.read_stack_file(Path("."), stack) if os.path.lexists(stack_file) else {}
+    # The engine's values below are strings whatever the file says (42 becomes "42"): check the file's own types.
+    stack_config.check_types(stack, values)
     access = pulumi.Config("access")
     for key in stack_config.KEYS:
         value = access.get(key)

@@ -78,6 +78,14 @@ def registered_urns() -> list[str]:
     return list(monitor.get_registered_resources())
 
 
+def under_mocks() -> bool:
+    """Whether the program runs in-process under ``pulumi.runtime.set_mocks`` (tests, ``python -m access plan``)
+    rather than under the real engine."""
+    from pulumi.runtime.mocks import MockMonitor
+
+    return isinstance(_resolve("pulumi.runtime.settings", "SETTINGS.monitor"), MockMonitor)
+
+
 def sync_await(awaitable: Awaitable[T]) -> T:
     """Wait for ``awaitable`` on the runtime's event loop (the SDK's own helper, used by its mock tests)."""
     result: T = _resolve("pulumi.runtime.sync_await", "_sync_await")(awaitable)

@@ -38,11 +38,11 @@ def test_markdown_rows_name_person_role_identity_and_verbs(capsys: pytest.Captur
     assert not [line for line in lines if line.startswith("| `carol` |") and "projecta" in line]
     map_roles = out[out.index("```yaml") + len("```yaml\n") : out.index("```", out.index("```yaml") + 3)]
     assert map_roles.startswith(
-        "- rolearn: arn:aws:iam::111122223333:role/eks-dev-nodes\n"
-        "  username: system:node:{{EC2PrivateDNSName}}\n"
+        "- rolearn: 'arn:aws:iam::111122223333:role/eks-dev-nodes'\n"
+        "  username: 'system:node:{{EC2PrivateDNSName}}'\n"
         "  groups:\n"
-        "    - system:bootstrappers\n"
-        "    - system:nodes\n"
+        "    - 'system:bootstrappers'\n"
+        "    - 'system:nodes'\n"
     )
 
 
@@ -55,7 +55,7 @@ def test_text_shows_resources_mapping_rbac_and_the_matrix(capsys: pytest.Capture
     for expected in (
         "Resources (37)",
         "aws-auth mapRoles (patched in place, never deleted)",
-        "  username: projecta:dev:{{SessionName}}",
+        "  username: 'projecta:dev:{{SessionName}}'",
         "RoleBinding/projecta-dev/eks-access-humans-operate",
         "Role eks-access-operate -> Group projecta:dev",
         "Effective access (who can do what, where)",

@@ -88,20 +88,21 @@ def test_aws_auth_patch_per_stack_matches_golden_file(sample_org: Organisation, 
 
 
 def test_dev_map_roles_exact_text(sample_org: Organisation) -> None:
-    """The format itself: lowercase keys, groups always a block list, {{...}} tokens as plain scalars."""
+    """The format itself: lowercase keys, groups always a block list, every value quoted (go-yaml reads aws-auth
+    as YAML 1.1, where plain yes/on/0o17/1e3 are not strings)."""
     text = awsauth.render(dev_plan(sample_org).map_roles[:2])
     assert text == (
-        f"- rolearn: {NODES}\n"
-        "  username: system:node:{{EC2PrivateDNSName}}\n"
+        f"- rolearn: '{NODES}'\n"
+        "  username: 'system:node:{{EC2PrivateDNSName}}'\n"
         "  groups:\n"
-        "    - system:bootstrappers\n"
-        "    - system:nodes\n"
-        f"- rolearn: {FARGATE}\n"
-        "  username: system:node:{{SessionName}}\n"
+        "    - 'system:bootstrappers'\n"
+        "    - 'system:nodes'\n"
+        f"- rolearn: '{FARGATE}'\n"
+        "  username: 'system:node:{{SessionName}}'\n"
         "  groups:\n"
-        "    - system:bootstrappers\n"
-        "    - system:nodes\n"
-        "    - system:node-proxier\n"
+        "    - 'system:bootstrappers'\n"
+        "    - 'system:nodes'\n"
+        "    - 'system:node-proxier'\n"
     )
 
 
@@ -170,7 +171,7 @@ def test_account_id_like_values_stay_strings() -> None:
 def test_map_users_use_userarn(sample_org: Organisation) -> None:
     user = MapEntry(f"arn:aws:iam::{ACCOUNT}:user/legacy-ops", "legacy-ops", ("ops:readers",), "user")
     text = awsauth.render([user], "userarn")
-    assert text == f"- userarn: {user.arn}\n  username: legacy-ops\n  groups:\n    - ops:readers\n"
+    assert text == f"- userarn: '{user.arn}'\n  username: 'legacy-ops'\n  groups:\n    - 'ops:readers'\n"
     assert authenticator_read(text, "userarn") == expected_mappings([user])
 
 

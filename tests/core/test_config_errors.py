@@ -118,7 +118,7 @@ CASES = [
         "unknown-cluster-key",
         [put("environments.yaml", ["clusters", "dev", "region"], "eu-west-1")],
         "config/environments.yaml: clusters.dev.region: unknown key; expected one of: account, "
-        "break_glass_role, home_environment, keep_map_roles, name, node_roles",
+        "break_glass_role, external_admins, home_environment, keep_map_roles, name, node_roles, retired_node_roles",
     ),
     case(
         "unknown-rule-key",

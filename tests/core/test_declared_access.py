@@ -161,7 +161,7 @@ def test_an_access_entry_wins_over_aws_auth(sample_org: Organisation) -> None:
 
 def test_a_person_in_system_masters_is_refused(sample_org: Organisation) -> None:
     docs = documents(sample_org)
-    masters = docs.map_roles.replace("    - projecta:dev\n", "    - system:masters\n")
+    masters = docs.map_roles.replace("    - 'projecta:dev'\n", "    - 'system:masters'\n")
     assert refusal(sample_org, dataclasses.replace(docs, map_roles=masters)) == (
         "config/environments.yaml: clusters.dev: account 111122223333 (any IAM user its own policies allow) would "
         "be mapped into system:masters through mapRoles (arn:aws:iam::111122223333:role/projecta-dev-humans): only "
@@ -171,10 +171,10 @@ def test_a_person_in_system_masters_is_refused(sample_org: Organisation) -> None
 
 def test_an_unmapped_node_role_is_a_lockout(sample_org: Organisation) -> None:
     docs = documents(sample_org)
-    cut = docs.map_roles.split("- rolearn: arn:aws:iam::111122223333:role/eks-dev-fargate-pods")[0]
-    rest = docs.map_roles.split("- rolearn: arn:aws:iam::111122223333:role/projecta-dev-humans")[1]
+    cut = docs.map_roles.split("- rolearn: 'arn:aws:iam::111122223333:role/eks-dev-fargate-pods'")[0]
+    rest = docs.map_roles.split("- rolearn: 'arn:aws:iam::111122223333:role/projecta-dev-humans'")[1]
     docs = dataclasses.replace(
-        docs, map_roles=cut + "- rolearn: arn:aws:iam::111122223333:role/projecta-dev-humans" + rest
+        docs, map_roles=cut + "- rolearn: 'arn:aws:iam::111122223333:role/projecta-dev-humans'" + rest
     )
     assert refusal(sample_org, docs) == (
         "config/environments.yaml: clusters.dev.node_roles[1]: node role arn:aws:iam::111122223333:role/"

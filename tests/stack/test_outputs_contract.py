@@ -168,17 +168,17 @@ def test_dev_values(dev: dict[str, Any]) -> None:
 
 def test_map_roles_is_the_rendered_aws_auth_with_node_roles_first(dev: dict[str, Any]) -> None:
     assert dev["mapRoles"].startswith(
-        "- rolearn: arn:aws:iam::111122223333:role/eks-dev-nodes\n"
-        "  username: system:node:{{EC2PrivateDNSName}}\n"
+        "- rolearn: 'arn:aws:iam::111122223333:role/eks-dev-nodes'\n"
+        "  username: 'system:node:{{EC2PrivateDNSName}}'\n"
         "  groups:\n"
-        "    - system:bootstrappers\n"
-        "    - system:nodes\n"
+        "    - 'system:bootstrappers'\n"
+        "    - 'system:nodes'\n"
     )
     assert (
-        "- rolearn: arn:aws:iam::111122223333:role/projecta-dev-humans\n"
-        "  username: projecta:dev:{{SessionName}}\n"
+        "- rolearn: 'arn:aws:iam::111122223333:role/projecta-dev-humans'\n"
+        "  username: 'projecta:dev:{{SessionName}}'\n"
         "  groups:\n"
-        "    - projecta:dev\n"
+        "    - 'projecta:dev'\n"
     ) in dev["mapRoles"]
 
 

@@ -8,7 +8,7 @@ from access.core import names
 from access.core.catalog import BUILTIN_LEVELS
 from access.core.config import levels as level_config
 from access.core.config import settings
-from access.core.config.nodes import Node, Source, reference, unique_ids
+from access.core.config.nodes import Node, Source, reference, typed_arn, unique_ids
 from access.core.model import (
     AccessLevel,
     CiDeployer,
@@ -182,9 +182,8 @@ def _github(node: Node) -> GithubOidc:
         )
     provider = None
     if "provider_arn" in g:
-        provider = g["provider_arn"].string()
-        if ":oidc-provider/" not in provider:
-            raise g["provider_arn"].error(f"{provider!r} is not an IAM OIDC provider ARN")
+        example = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+        provider = typed_arn(g["provider_arn"], "oidc-provider", example)
     return GithubOidc(repository=repo, branch=branch, environment=environment, provider_arn=provider)
 
 

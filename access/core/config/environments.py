@@ -127,7 +127,16 @@ def _clusters(
     eks_names: dict[tuple[str, str], str] = {}
     for cid, cnode in unique_ids(node, "cluster"):
         m = cnode.mapping(
-            {"name", "account", "node_roles", "keep_map_roles", "break_glass_role", "home_environment"},
+            {
+                "name",
+                "account",
+                "node_roles",
+                "keep_map_roles",
+                "retired_node_roles",
+                "break_glass_role",
+                "home_environment",
+                "external_admins",
+            },
             required=("name", "account"),
         )
         name = m["name"].string()
@@ -139,19 +148,55 @@ def _clusters(
                 f"cluster {name!r} in account {account!r} is also declared as {eks_names[(account, name)]!r}"
             )
         eks_names[(account, name)] = cid
-        keep = tuple(source.arn(n, ("role",)) for n in m["keep_map_roles"].items()) if "keep_map_roles" in m else ()
+        node_roles = _node_roles(source, m["node_roles"]) if "node_roles" in m else ()
+        keep = _role_list(source, m["keep_map_roles"], "keep_map_roles") if "keep_map_roles" in m else ()
+        retired = _role_list(source, m["retired_node_roles"], "retired_node_roles") if "retired_node_roles" in m else ()
+        _check_retired(m, retired, [r.arn for r in node_roles], keep)
         break_glass = source.arn(m["break_glass_role"], ("role",)) if "break_glass_role" in m else None
         out[cid] = Cluster(
             id=cid,
             name=name,
             account=account,
-            node_roles=_node_roles(source, m["node_roles"]) if "node_roles" in m else (),
+            node_roles=node_roles,
             keep_map_roles=keep,
             break_glass_role_arn=break_glass,
             home_environment=m["home_environment"].string().lower() if "home_environment" in m else "",
+            retired_node_roles=retired,
+            external_admins=m["external_admins"].string() if "external_admins" in m else "",
         )
         cluster_nodes[cid] = cnode
     return out
+
+
+def _role_list(source: Source, node: Node, what: str) -> tuple[str, ...]:
+    """Role ARNs, each once (compared as aws-iam-authenticator compares them: without path, ignoring case)."""
+    seen: dict[str, str] = {}
+    arns: list[str] = []
+    for item in node.items():
+        arn = source.arn(item, ("role",))
+        key = names.strip_role_path(arn).lower()
+        if key in seen:
+            raise item.error(f"{arn!r} is listed twice in {what} (also {seen[key]!r})")
+        seen[key] = arn
+        arns.append(arn)
+    return tuple(arns)
+
+
+def _check_retired(
+    cluster: dict[str, Node], retired: tuple[str, ...], mapped: list[str], kept: tuple[str, ...]
+) -> None:
+    """A role cannot be retired and still mapped or kept: the two decisions contradict each other."""
+    listed = {names.strip_role_path(a).lower(): ("node_roles", a) for a in mapped}
+    listed.update({names.strip_role_path(a).lower(): ("keep_map_roles", a) for a in kept})
+    for i, arn in enumerate(retired):
+        other = listed.get(names.strip_role_path(arn).lower())
+        if other is not None:
+            where, as_listed = other
+            raise (
+                cluster["retired_node_roles"]
+                .child(i, arn)
+                .error(f"{arn!r} is also in {where} ({as_listed!r}); a role is mapped or retired: remove it from one")
+            )
 
 
 def _node_roles(source: Source, node: Node) -> tuple[NodeRole, ...]:

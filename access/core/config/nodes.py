@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,9 @@ class Node:
     def child(self, key: str | int, value: Any) -> Node:
         if isinstance(key, int):
             return Node(self.file, f"{self.path}[{key}]", value)
+        if not key.isprintable() or not key:
+            # A key with a line break or control character is named escaped, so the message stays one line.
+            return Node(self.file, f"{self.path}[{key!r}]", value)
         return Node(self.file, f"{self.path}.{key}" if self.path else key, value)
 
     def mapping(self, allowed: Iterable[str] | None = None, required: Iterable[str] = ()) -> dict[str, Node]:
@@ -97,7 +101,7 @@ def describe(value: Any) -> str:
 def normalise_id(node: Node, key: str, what: str) -> str:
     """Lowercase an id and check it can become part of IAM and Kubernetes names."""
     norm = key.lower()
-    if not names.ID_RE.match(norm) or not norm.isascii():
+    if not names.ID_RE.match(norm):
         raise node.error(
             f"{what} id {key!r} may contain only letters, digits and '-', starting and ending with a letter or digit"
         )
@@ -130,17 +134,36 @@ def principal_arn(node: Node, kinds: tuple[str, ...]) -> str:
     arn = node.string()
     if "*" in arn or "?" in arn:
         raise node.error(f"wildcard principal {arn!r} is not allowed; name the exact role or user ARN")
-    match = names.ARN_RE.match(arn)
-    parts = arn.split(":")
-    if "root" in kinds and len(parts) == 6 and parts[5] == "root" and names.ACCOUNT_ID_RE.match(parts[4]):
+    parsed = parsed_arn(node, arn)
+    kind = parsed.resource_type
+    if kind == "root" and "root" in kinds:
         return arn
-    if not match:
-        raise node.error(f"{arn!r} is not an IAM ARN like arn:aws:iam::111122223333:role/name")
-    kind = match.group(4)
     if kind == "group":
         raise node.error(f"{arn!r} is an IAM group; a group can never be a principal (IAM rejects it), use its role")
+    if parsed.service != "iam":
+        raise node.error(f"{arn!r} is an STS ARN (a session); expected an IAM {' or '.join(kinds)} ARN")
     if kind not in kinds:
         raise node.error(f"{arn!r} is a {kind} ARN; expected a {' or '.join(kinds)} ARN")
+    return arn
+
+
+def parsed_arn(node: Node, arn: str, example: str = names.ARN_EXAMPLE) -> names.Arn:
+    """``arn`` taken apart, its path and name checked against IAM's grammar; every ARN config names passes here."""
+    parsed = names.parse_arn(arn, example)
+    if isinstance(parsed, str):
+        raise node.error(parsed)
+    problem = names.arn_name_problem(arn, parsed)
+    if problem:
+        raise node.error(problem)
+    return parsed
+
+
+def typed_arn(node: Node, kind: str, example: str) -> str:
+    """An IAM ARN of one resource type that is not a principal (a managed policy, an OIDC provider)."""
+    arn = node.string()
+    parsed = parsed_arn(node, arn, example)
+    if parsed.resource_type != kind or parsed.service != "iam":
+        raise node.error(f"{arn!r} is not an IAM {kind} ARN like {example}")
     return arn
 
 
@@ -158,7 +181,9 @@ class Source:
     def root(self, name: str) -> Node:
         label = self.file_label(name)
         path = self.dir / name
-        if name in OPTIONAL_FILES and not path.exists():
+        # lexists: a dangling symlink or a symlink loop is a file that is there and broken, not an absent file
+        # (settings.yaml ignored would silently drop MFA, boundaries and tags).
+        if name in OPTIONAL_FILES and not os.path.lexists(path):
             return Node(label, "", {})
         return Node(label, "", load_mapping(path, label))
 

@@ -104,7 +104,7 @@ def build_access_entries(org: Organisation, env_id: str, roles: tuple[RolePlan, 
     owns_cluster = cluster.home_environment == env_id
     entries = [
         AccessEntryPlan(
-            key=f"node/{names.strip_role_path(n.arn).rsplit('/', 1)[-1]}",
+            key=node_entry_key(n.arn),
             principal_arn=n.arn,
             role_key=None,
             type=ACCESS_ENTRY_TYPES[n.type],
@@ -139,6 +139,11 @@ def build_access_entries(org: Organisation, env_id: str, roles: tuple[RolePlan, 
         )
     validate_access_entries(org, cluster.id, entries)
     return tuple(entries)
+
+
+def node_entry_key(arn: str) -> str:
+    """A node role's access entry key: by role name (unique per account, whatever the path)."""
+    return f"node/{names.strip_role_path(arn).rsplit('/', 1)[-1]}"
 
 
 ACCESS_POLICY_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"

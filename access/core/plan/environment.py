@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from access.core import names
-from access.core.model import AuthMode, Organisation
+from access.core.model import AuthMode, Cluster, Organisation
 from access.core.plan import rbac
 from access.core.plan.auth import build_access_entries, build_map_roles, build_map_users
 from access.core.plan.groups import account_groups, build_group_policies
@@ -25,7 +25,8 @@ def plan_environment(
         raise stack_config_error(
             stack,
             "access:environment",
-            f"unknown environment {env_id!r}; config/environments.yaml has {', '.join(sorted(org.environments))}",
+            f"unknown environment {env_id!r}; {org.files['environments.yaml']} has "
+            f"{', '.join(sorted(org.environments))}",
         )
     env = org.environments[env_id]
     account = org.accounts[env.account]
@@ -53,13 +54,7 @@ def plan_environment(
     access_entries = build_access_entries(org, env_id, roles) if auth_mode.writes_access_entries else ()
 
     manifests, bindings = rbac.build(org, env_id, roles)
-    if not (org.admin_teams or cluster.break_glass_role_arn):
-        raise ConfigError(
-            org.files["access.yaml"],
-            "cluster_admins",
-            f"cluster {cluster.name!r} would have no admin path; list admin teams under "
-            "cluster_admins.teams or set a break_glass_role",
-        )
+    check_admin_path(org, cluster)
     return EnvironmentPlan(
         environment=env_id,
         account_id=account.account_id,
@@ -85,4 +80,32 @@ def plan_environment(
             if env_id in p.environments
         },
         keep_map_roles=cluster.keep_map_roles,
+        retired_node_roles=cluster.retired_node_roles,
+        environments_file=org.files["environments.yaml"],
+        access_file=org.files["access.yaml"],
     )
+
+
+def check_admin_path(org: Organisation, cluster: Cluster) -> None:
+    """Somebody must be able to administer the cluster: a person in an admin team, or a break-glass role.
+
+    Counted in people, not teams: an admin team without members is no path. A cluster administered outside
+    eks-access says so explicitly (``external_admins``), so the gap is a reviewed decision, never an accident.
+    """
+    if cluster.break_glass_role_arn or cluster.external_admins:
+        return
+    if not org.admin_teams:
+        raise ConfigError(
+            org.files["access.yaml"],
+            "cluster_admins",
+            f"cluster {cluster.name!r} would have no admin path; list admin teams under "
+            "cluster_admins.teams or set a break_glass_role",
+        )
+    if not any(org.teams[team].members for team in org.admin_teams):
+        raise ConfigError(
+            org.files["access.yaml"],
+            "cluster_admins.teams",
+            f"cluster {cluster.name!r} would have no admin path: admin team(s) {', '.join(org.admin_teams)} have no "
+            f"members in {org.files['teams.yaml']}; add a member, set a break_glass_role, or say who administers "
+            f"it under clusters.{cluster.id}.external_admins in {org.files['environments.yaml']}",
+        )

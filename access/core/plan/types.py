@@ -121,6 +121,10 @@ class EnvironmentPlan:
     bindings: tuple[Binding, ...]
     namespaces: dict[str, str]  # project -> namespace
     keep_map_roles: tuple[str, ...] = ()
+    retired_node_roles: tuple[str, ...] = ()  # live node mappings config removes explicitly
+    # How messages raised while applying (the live aws-auth merge) name the config files.
+    environments_file: str = "config/environments.yaml"
+    access_file: str = "config/access.yaml"
 
     def role(self, key: str) -> RolePlan:
         for role in self.roles:
