@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from access.core import names
+from access.core.plan.auth import NODE_GROUPS
 from access.core.plan.types import MapEntry
 from access.errors import AwsAuthError, escape_controls
 
@@ -73,7 +74,6 @@ def _represent_quoted(dumper: yaml.SafeDumper, value: _Quoted) -> yaml.ScalarNod
 
 
 _Dumper.add_representer(_Quoted, _represent_quoted)
-NODE_GROUPS = frozenset({"system:nodes", "system:bootstrappers"})
 NODE_USERNAME_PREFIX = "system:node:"
 
 
@@ -202,7 +202,14 @@ def owner_id(project: str, stack: str) -> str:
 def is_node_entry(entry: MapEntry) -> bool:
     """An entry that lets nodes join the cluster: EC2 (Linux and Windows), Fargate and hybrid nodes all map to a
     ``system:node:`` username, or to the node groups. Such an entry only ever goes by an explicit decision."""
-    return entry.username.startswith(NODE_USERNAME_PREFIX) or bool(NODE_GROUPS & set(entry.groups))
+    return entry.username.startswith(NODE_USERNAME_PREFIX) or not set(NODE_GROUPS).isdisjoint(entry.groups)
+
+
+def works_as_node(entry: MapEntry) -> bool:
+    """An entry a node can run under: the Node authorizer admits only a ``system:node:<name>`` username in the
+    ``system:nodes`` group (kubernetes plugin/pkg/auth/authorizer/node), so an entry that keeps only
+    ``system:bootstrappers`` can join but not run pods."""
+    return entry.username.startswith(NODE_USERNAME_PREFIX) and "system:nodes" in entry.groups
 
 
 def merge(

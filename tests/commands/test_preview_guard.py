@@ -251,6 +251,16 @@ def test_an_update_that_drops_a_node_mapping_is_refused() -> None:
     assert destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(map_roles(demoted)))))[0].reasons == (
         NODES,
     )
+    # ... and so does one whose username is no longer a node's (the Node authorizer admits only system:node:<name>).
+    renamed = (NODES, "ops", NODE_ENTRY[2])
+    assert destructive_steps(preview(step("update", PATCH_URN, old, aws_auth(map_roles(renamed)))))[0].reasons == (
+        NODES,
+    )
+    # A live entry only its system:node: username marks as a node (no system:nodes group) is still a node mapping:
+    # one definition of a node entry, the merge's (awsauth.is_node_entry).
+    bootstrap_only = aws_auth(map_roles((NODES, "system:node:{{EC2PrivateDNSName}}", ["system:bootstrappers"])))
+    (found,) = destructive_steps(preview(step("update", PATCH_URN, bootstrap_only, aws_auth(map_roles(HUMAN_ENTRY)))))
+    assert found.reasons == (NODES,)
 
 
 def test_an_unknown_or_unreadable_new_map_fails_closed() -> None:

@@ -108,6 +108,30 @@ CASES = [
         "session_name_condition, tags, trust, trust_account_root, trusted_principals",
     ),
     case(
+        "permissions-boundary-not-a-policy",
+        [put("settings.yaml", ["roles", "permissions_boundary"], "arn:aws:iam::111122223333:role/boundary")],
+        "config/settings.yaml: roles.permissions_boundary: 'arn:aws:iam::111122223333:role/boundary' is not an "
+        "IAM policy ARN like arn:aws:iam::aws:policy/ReadOnlyAccess",
+    ),
+    case(
+        "managed-policy-arn-with-a-space",
+        [
+            put(
+                "settings.yaml",
+                ["roles", "managed_policy_arns"],
+                ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::111122223333:policy/bad name"],
+            )
+        ],
+        "config/settings.yaml: roles.managed_policy_arns[1]: 'arn:aws:iam::111122223333:policy/bad name' contains "
+        "' '; an ARN has no spaces or control characters (a copy-paste leftover?)",
+    ),
+    case(
+        "managed-policy-arn-of-another-service",
+        [put("settings.yaml", ["roles", "managed_policy_arns"], ["arn:aws:s3:::policy/x"])],
+        "config/settings.yaml: roles.managed_policy_arns[0]: 'arn:aws:s3:::policy/x' is not an IAM ARN like "
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    ),
+    case(
         "unknown-naming-key",
         [put("settings.yaml", ["naming", "rolename"], "{project}")],
         "config/settings.yaml: naming.rolename: unknown key; expected one of: admin_group, admin_role, "

@@ -40,7 +40,6 @@ REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced", "im
 DELETE_OPS = frozenset({"delete"})
 UPDATE_OPS = frozenset({"update"})
 ALLOW_LABEL = "allow-destructive-access-change"
-NODE_GROUP = "system:nodes"
 AWS_AUTH = "kube-system/aws-auth"
 # The engine's placeholder for a value not known until apply (sdk/go/common/resource/plugin: UnknownStringValue).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -213,7 +212,7 @@ def dropped_node_roles(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[
     if not before:
         return ()
     try:
-        nodes = {awsauth.authenticator_key(e.arn): e.arn for e in awsauth.parse(before) if NODE_GROUP in e.groups}
+        nodes = {awsauth.authenticator_key(e.arn): e.arn for e in awsauth.parse(before) if awsauth.is_node_entry(e)}
     except AwsAuthError:
         return ()  # the old map was unreadable: nothing the authenticator matched there can be lost
     if not nodes:
@@ -222,7 +221,7 @@ def dropped_node_roles(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[
     if after is None or UNKNOWN in (after or ""):
         return tuple(sorted(nodes.values()))
     try:
-        kept = {awsauth.authenticator_key(e.arn) for e in awsauth.parse(after) if NODE_GROUP in e.groups}
+        kept = {awsauth.authenticator_key(e.arn) for e in awsauth.parse(after) if awsauth.works_as_node(e)}
     except AwsAuthError:
         kept = set()
     return tuple(sorted(arn for key, arn in nodes.items() if key not in kept))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from access.core import names
-from access.core.config.nodes import Node, Source, describe
+from access.core.config.nodes import Node, Source, describe, typed_arn
 from access.core.model import Mfa, Naming, RoleSettings, Trust
 
 _HUMAN_FIELDS = frozenset({"project", "env", "level"})
@@ -28,6 +28,8 @@ TEMPLATE_FIELDS_BY_KEY: dict[str, frozenset[str]] = {
     "ci_group": frozenset({"ci"}),
     "ci_username": frozenset({"ci"}),
 }
+MANAGED_POLICY_EXAMPLE = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
 USERNAME_KEYS = ("username", "admin_username", "monitoring_username", "ci_username")
 # Templates that become Kubernetes groups and usernames, which EKS access entries restrict.
 KUBERNETES_NAME_KEYS: dict[str, str] = {
@@ -156,10 +158,7 @@ def _max_session_duration(_: Source, node: Node) -> int:
 
 
 def _permissions_boundary(_: Source, node: Node) -> str:
-    arn = node.string()
-    if not arn.startswith("arn:aws") or ":policy/" not in arn:
-        raise node.error(f"{arn!r} is not a managed policy ARN")
-    return arn
+    return typed_arn(node, "policy", MANAGED_POLICY_EXAMPLE)
 
 
 def _boolean(_: Source, node: Node) -> bool:
@@ -214,13 +213,7 @@ def _external_id(_: Source, node: Node) -> str:
 
 
 def _managed_policy_arns(_: Source, node: Node) -> tuple[str, ...]:
-    arns = []
-    for n in node.items():
-        arn = n.string()
-        if ":policy/" not in arn:
-            raise n.error(f"{arn!r} is not a managed policy ARN")
-        arns.append(arn)
-    return tuple(arns)
+    return tuple(typed_arn(n, "policy", MANAGED_POLICY_EXAMPLE) for n in node.items())
 
 
 def _tags(_: Source, node: Node) -> tuple[tuple[str, str], ...]:
