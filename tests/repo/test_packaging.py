@@ -24,6 +24,8 @@ def test_pip_install_gives_an_eks_access_command_that_plans_like_python_m_access
             "--quiet",
             "--no-deps",
             "--no-build-isolation",
+            # without it pip first uninstalls the environment's own (editable) install of the package
+            "--ignore-installed",
             "--prefix",
             prefix,
             ".",
