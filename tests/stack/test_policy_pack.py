@@ -378,3 +378,24 @@ def test_a_cluster_the_stack_creates_is_not_applicable(
     assert {n.reason for n in response.not_applicable} == {
         "clusterSource create: pulumi-eks writes this sandbox cluster's aws-auth and access entries itself"
     }
+
+
+def test_a_role_config_does_not_make_is_evaluated_and_named(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        role = copy.deepcopy(find(resources, ROLE, "projecta-dev-humans"))
+        role["name"] = "hand-added"
+        role["props"]["name"] = "shadow-admins"
+        resources.append(role)
+        patch = find(resources, AWS_AUTH_PATCH, "aws-auth")
+        patch["props"]["data"]["mapRoles"] += (
+            f"- rolearn: '{A}:role/shadow-admins'\n  username: 'shadow:{{{{SessionName}}}}'\n"
+            "  groups:\n    - 'eks-access:cluster-admins'\n"
+        )
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    # Every IAM user of the account whose own policies allow it may assume the role: the open trust's principal.
+    assert message.startswith(
+        "config/environments.yaml: environments.dev: account 111122223333 (any IAM user its own policies allow) "
+        "would get everything cluster-wide (cluster-admin) through role shadow-admins"
+    )

@@ -310,8 +310,16 @@ class _Reader:
 
     def manifest(self, resource: AppliedResource) -> None:
         api_version, kind = MANIFEST_TYPES[resource.type]
-        metadata = _plain(_get(resource, "metadata") or {})
-        if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        # Name, namespace and labels (the level label names a Role's level in messages); the rest of the metadata
+        # grants nothing, and fields the API server fills in may be unknown during preview.
+        raw = resource.props.get("metadata")
+        raw = raw if isinstance(raw, Mapping) else {}
+        metadata = _plain({key: raw[key] for key in ("name", "namespace", "labels") if raw.get(key) is not None})
+        if _holds_unknown(metadata):
+            raise _Unverifiable(
+                f"{_label(resource)}: metadata is not known during preview, so the pack cannot verify it"
+            )
+        if not isinstance(metadata.get("name"), str):
             raise _Unverifiable(f"{_label(resource)}: no metadata.name (a generated name eks-access never declares)")
         if kind in NAMESPACED_KINDS and not isinstance(metadata.get("namespace"), str):
             raise _Unverifiable(f"{_label(resource)}: no metadata.namespace (the provider's default would apply)")
