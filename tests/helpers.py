@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "config"
 
 
-
 def load_policy_pack() -> ModuleType:
     """policy/__main__.py as a module (its __name__ is not "__main__", so the gRPC server does not start)."""
     spec = importlib.util.spec_from_file_location("eks_access_policy_pack", REPO / "policy" / "__main__.py")
