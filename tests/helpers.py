@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -14,6 +16,16 @@ from access.core.model import Organisation
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "config"
+
+
+def load_policy_pack() -> ModuleType:
+    """policy/__main__.py as a module (its __name__ is not "__main__", so the gRPC server does not start)."""
+    spec = importlib.util.spec_from_file_location("eks_access_policy_pack", REPO / "policy" / "__main__.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 Editor = Callable[[str, Callable[[dict[str, Any]], None]], None]
 

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from access.core import awsauth, loading
-from access.core import stack_settings as stack_config
 from access.core.loading import LoadedStack
 from access.core.outputs import stack_outputs
-from access.core.stack_settings import StackSettings
 from access.stack.cluster import connect
 from access.stack.cluster_access import ClusterAccess
 from access.stack.iam_component import EnvironmentIam
-
-
-def read_settings() -> StackSettings:
-    stack = pulumi.get_stack()
-    # The engine hands the program only the keys it asks for, so a misspelt access:* key in the stack file would
-    # silently fall back to its default: check the file's keys too (the CLI runs the program in the project dir).
-    stack_file = Path(f"Pulumi.{stack}.yaml")
-    values: dict[str, Any] = stack_config.read_stack_file(Path("."), stack) if os.path.lexists(stack_file) else {}
-    # The engine's values below are strings whatever the file says (42 becomes "42"): check the file's own types.
-    stack_config.check_types(stack, values)
-    access = pulumi.Config("access")
-    for key in stack_config.KEYS:
-        value = access.get(key)
-        if value is not None:
-            values[f"access:{key}"] = value
-    aws_config = pulumi.Config("aws")
-    for key in ("region", "allowedAccountIds"):
-        value = aws_config.get(key)
-        if value is not None:
-            values[f"aws:{key}"] = value
-    return stack_config.parse(stack, values)
+from access.stack.settings import read_settings
 
 
 def main(loaded: LoadedStack | None = None) -> dict[str, Any]:

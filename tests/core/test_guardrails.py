@@ -6,7 +6,6 @@ each mistake they exist for, with the exact message a reviewer reads.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -42,7 +41,7 @@ from access.core.guardrails import (
 from access.core.model import Organisation
 from access.core.sensitivity import CLUSTER_ADMIN_POLICY
 from access.stack.offline import run_program
-from tests.helpers import REPO, ConfigTree
+from tests.helpers import REPO, ConfigTree, load_policy_pack
 
 ACCOUNT = "111122223333"
 BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/eks-prod-break-glass"
@@ -361,11 +360,7 @@ def test_aws_auth_is_never_owned_by_a_config_map_resource() -> None:
 
 @pytest.fixture(scope="module")
 def pack() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eks_access_policy_pack", REPO / "policy" / "__main__.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # __name__ is not "__main__": the gRPC server does not start
-    return module
+    return load_policy_pack()
 
 
 def analyze(pack: ModuleType, resource_type: str, props: dict[str, Any], settings: GuardrailSettings) -> list[Any]:

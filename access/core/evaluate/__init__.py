@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from access.core.evaluate.documents import ClusterDocuments, render_cluster
+from access.core.evaluate.documents import ClusterDocuments, StackPart, render_cluster
 from access.core.evaluate.effective import Evaluation, evaluate
 from access.core.evaluate.intent import intent
 from access.core.evaluate.matrix import (
@@ -33,6 +33,7 @@ __all__ = [
     "AccessRow",
     "ClusterDocuments",
     "Evaluation",
+    "StackPart",
     "check_stack",
     "effective_access",
     "evaluate_stack",
@@ -41,20 +42,27 @@ __all__ = [
 ]
 
 
-def evaluate_stack(org: Organisation, plan: EnvironmentPlan) -> Evaluation:
-    """The effective access in the stack's cluster (every environment on it), from the rendered documents."""
+def evaluate_stack(org: Organisation, plan: EnvironmentPlan, applied: StackPart | None = None) -> Evaluation:
+    """The effective access in the stack's cluster (every environment on it), from the rendered documents.
+
+    ``applied`` is the stack's own part as read from the resources the engine is about to apply (the policy pack):
+    it replaces the stack's rendering, and the cluster's other environments are rendered from config."""
     documents = render_cluster(
         org,
         plan.cluster,
         {plan.environment: plan},
         # Other environments on a shared cluster are api-mode stacks (the plan refuses anything else).
         lambda env: plan.auth_mode if env == plan.environment else AuthMode.API,
+        applied,
     )
     return evaluate(documents)
 
 
-def check_stack(org: Organisation, plan: EnvironmentPlan) -> Evaluation:
-    """Evaluate the stack's cluster and refuse (ConfigError, one line) unless effective access equals intent."""
-    evaluation = evaluate_stack(org, plan)
+def check_stack(org: Organisation, plan: EnvironmentPlan, applied: StackPart | None = None) -> Evaluation:
+    """Evaluate the stack's cluster and refuse (ConfigError, one line) unless effective access equals intent.
+
+    The program, ``plan`` and ``diff`` check the stack's rendering; the policy pack checks ``applied``, the same
+    documents read from the engine's resources, with the same evaluation and intent."""
+    evaluation = evaluate_stack(org, plan, applied)
     verify(org, evaluation, intent(org, plan.cluster))
     return evaluation

@@ -3,8 +3,9 @@
 The evaluator reads these and nothing of the plan's own bookkeeping: trust and group policies as the JSON the
 shell hands to IAM (``iam.policy_json``), memberships, aws-auth ``mapRoles``/``mapUsers`` as the text the patch
 writes (``awsauth.merge``), access entries, and the RBAC manifests. They are built with the same functions the
-Pulumi shell uses, so a change there changes what is evaluated. Being plain data, they can also be built from the
-resources the engine is about to apply (the policy pack does).
+Pulumi shell uses, so a change there changes what is evaluated. Being plain data, one stack's part of them (a
+:class:`StackPart`) can also be read from the resources the engine is about to apply: the policy pack does
+(``applied.py``), and evaluates that part with the rest of the cluster rendered here.
 
 One cluster is evaluated as a whole (every environment on it), since in a shared cluster one environment's
 bindings could reach another's principals; its accounts' group policies come from every environment of those
@@ -79,6 +80,21 @@ class ClusterDocuments:
     manifests: tuple[Manifest, ...]
 
 
+@dataclass(frozen=True)
+class StackPart:
+    """What one environment's stack applies: its roles, its inline policies on the team groups, the account's
+    memberships (in the account's home environment only), aws-auth (when the stack writes it), access entries and
+    RBAC manifests."""
+
+    environment: str
+    roles: tuple[RoleDocument, ...]
+    group_policies: tuple[GroupPolicyDocument, ...]
+    memberships: tuple[MembershipDocument, ...]
+    aws_auth: tuple[str, str] | None  # (mapRoles, mapUsers) as the patch writes them, when this stack writes aws-auth
+    access_entries: tuple[AccessEntryDocument, ...]
+    manifests: tuple[Manifest, ...]
+
+
 def _json(document: dict[str, Any]) -> dict[str, Any]:
     """The policy as IAM receives it: serialised the way the shell does, read back."""
     parsed: dict[str, Any] = json.loads(iam.policy_json(document))
@@ -89,32 +105,17 @@ def role_document(plan_env: str, account_id: str, role: RolePlan) -> RoleDocumen
     return RoleDocument(role.arn, role.name, account_id, _json(role.trust_policy), plan_env, role.key)
 
 
-def render_cluster(
-    org: Organisation, cluster_id: str, plans: dict[str, EnvironmentPlan], auth_mode: Callable[[str], AuthMode]
-) -> ClusterDocuments:
-    """The documents of ``cluster_id``. ``plans`` holds plans already computed (reused); ``auth_mode`` gives each
-    environment's stack mode (environments sharing a cluster use ``api``, which the plan enforces)."""
-    cluster = org.clusters[cluster_id]
-    envs = tuple(sorted(e for e, env in org.environments.items() if env.cluster == cluster_id))
-    env_plans = {e: plans.get(e) or plan_environment(org, e, auth_mode(e)) for e in envs}
-    modes = {plan.auth_mode for plan in env_plans.values()}
-    accounts = sorted({org.environments[e].account for e in envs})
-    roles = tuple(
-        role_document(e, plan.account_id, role) for e, plan in sorted(env_plans.items()) for role in plan.roles
-    )
-    map_roles, map_users = _aws_auth(env_plans)
-    return ClusterDocuments(
-        cluster=cluster_id,
-        cluster_name=cluster.name,
-        account_id=org.accounts[cluster.account].account_id,
-        environments=envs,
-        reads_aws_auth=any(m.writes_config_map for m in modes),
-        reads_access_entries=any(m.writes_access_entries for m in modes),
-        roles=roles,
-        group_policies=tuple(p for account in accounts for p in _group_policies(org, account, plans)),
-        memberships=tuple(m for account in accounts for m in _memberships(org, account)),
-        map_roles=map_roles,
-        map_users=map_users,
+def stack_part(plan: EnvironmentPlan) -> StackPart:
+    """What ``plan``'s stack applies, as the shell renders it."""
+    return StackPart(
+        environment=plan.environment,
+        roles=tuple(role_document(plan.environment, plan.account_id, role) for role in plan.roles),
+        group_policies=tuple(
+            GroupPolicyDocument(plan.account_id, p.group_name, p.policy_name, _json(p.document))
+            for p in plan.group_policies
+        ),
+        memberships=tuple(MembershipDocument(plan.account_id, m.user, m.groups) for m in plan.memberships),
+        aws_auth=aws_auth(plan) if plan.auth_mode.writes_config_map else None,
         access_entries=tuple(
             AccessEntryDocument(
                 e.principal_arn,
@@ -123,34 +124,77 @@ def render_cluster(
                 e.kubernetes_groups,
                 tuple((p.policy_arn, p.scope, p.namespaces) for p in e.policies),
             )
-            for plan in env_plans.values()
             for e in plan.access_entries
         ),
-        manifests=tuple(m for plan in env_plans.values() for m in plan.manifests),
+        manifests=plan.manifests,
     )
 
 
-def _aws_auth(plans: dict[str, EnvironmentPlan]) -> tuple[str, str]:
-    """mapRoles and mapUsers as the patch writes them (one environment writes aws-auth per cluster)."""
-    for plan in plans.values():
-        if plan.auth_mode.writes_config_map:
-            merged = awsauth.merge(plan.map_roles, plan.map_users, None, None, PLAN_OWNER, ())
-            return merged.map_roles, merged.map_users or ""
-    return "", ""
+def aws_auth(plan: EnvironmentPlan) -> tuple[str, str]:
+    """mapRoles and mapUsers as the patch writes them (offline: without the live map to merge)."""
+    merged = awsauth.merge(plan.map_roles, plan.map_users, None, None, PLAN_OWNER, ())
+    return merged.map_roles, merged.map_users or ""
 
 
-def _group_policies(org: Organisation, account: str, plans: dict[str, EnvironmentPlan]) -> list[GroupPolicyDocument]:
+def render_cluster(
+    org: Organisation,
+    cluster_id: str,
+    plans: dict[str, EnvironmentPlan],
+    auth_mode: Callable[[str], AuthMode],
+    applied: StackPart | None = None,
+) -> ClusterDocuments:
+    """The documents of ``cluster_id``. ``plans`` holds plans already computed (reused); ``auth_mode`` gives each
+    environment's stack mode (environments sharing a cluster use ``api``, which the plan enforces). ``applied``
+    is one environment's part as read from the resources the engine applies: it stands in for that
+    environment's rendering (the policy pack); every other environment is rendered from config."""
+    cluster = org.clusters[cluster_id]
+    envs = tuple(sorted(e for e, env in org.environments.items() if env.cluster == cluster_id))
+    env_plans = {e: plans.get(e) or plan_environment(org, e, auth_mode(e)) for e in envs}
+    parts = {
+        e: applied if applied is not None and applied.environment == e else stack_part(plan)
+        for e, plan in env_plans.items()
+    }
+    modes = {plan.auth_mode for plan in env_plans.values()}
+    accounts = sorted({org.environments[e].account for e in envs})
+    # One environment writes aws-auth per cluster (the plan refuses two).
+    map_roles, map_users = next((p.aws_auth for p in parts.values() if p.aws_auth is not None), ("", ""))
+    return ClusterDocuments(
+        cluster=cluster_id,
+        cluster_name=cluster.name,
+        account_id=org.accounts[cluster.account].account_id,
+        environments=envs,
+        reads_aws_auth=any(m.writes_config_map for m in modes),
+        reads_access_entries=any(m.writes_access_entries for m in modes),
+        roles=tuple(role for _, part in sorted(parts.items()) for role in part.roles),
+        group_policies=tuple(p for account in accounts for p in _group_policies(org, account, plans, applied)),
+        memberships=tuple(m for account in accounts for m in _memberships(org, account, applied)),
+        map_roles=map_roles,
+        map_users=map_users,
+        access_entries=tuple(e for part in parts.values() for e in part.access_entries),
+        manifests=tuple(m for part in parts.values() for m in part.manifests),
+    )
+
+
+def _group_policies(
+    org: Organisation, account: str, plans: dict[str, EnvironmentPlan], applied: StackPart | None
+) -> list[GroupPolicyDocument]:
     """Every environment of the account puts its inline policy on the team groups; all of them count."""
     account_id = org.accounts[account].account_id
-    out = []
+    out: list[GroupPolicyDocument] = []
     for env in sorted(e for e, environment in org.environments.items() if environment.account == account):
+        if applied is not None and applied.environment == env:
+            out += applied.group_policies
+            continue
         plan = plans.get(env)
         policies = plan.group_policies if plan is not None else build_group_policies(org, env, build_roles(org, env))
         out += [GroupPolicyDocument(account_id, p.group_name, p.policy_name, _json(p.document)) for p in policies]
     return out
 
 
-def _memberships(org: Organisation, account: str) -> list[MembershipDocument]:
+def _memberships(org: Organisation, account: str, applied: StackPart | None) -> list[MembershipDocument]:
+    """The account's home environment declares its memberships (read from the engine when that is ``applied``)."""
+    if applied is not None and org.accounts[account].home_environment == applied.environment:
+        return list(applied.memberships)
     account_id = org.accounts[account].account_id
     _, memberships = account_groups(org, account)
     return [MembershipDocument(account_id, m.user, m.groups) for m in memberships]

@@ -168,7 +168,10 @@ def _role_source(org: Organisation, environment: str, role_key: str) -> tuple[st
         return org.files["access.yaml"], "cluster_admins"
     if role_key == "monitoring":
         return org.files["access.yaml"], "monitoring"
-    return org.files["access.yaml"], f"ci.{role_key.split('/', 1)[-1]}"
+    if role_key.startswith("ci/"):
+        return org.files["access.yaml"], f"ci.{role_key.split('/', 1)[-1]}"
+    # A role config does not make (the policy pack found it among the resources applied): the environment's stack.
+    return org.files["environments.yaml"], f"environments.{environment}"
 
 
 def _nodes_and_system_groups(org: Organisation, evaluation: Evaluation) -> None:

@@ -1,0 +1,394 @@
+"""A stack's part of the cluster's documents, read from the resources the engine is about to apply.
+
+The policy pack (``policy/__main__.py``) hands every resource of the stack here, with its properties as the engine
+will apply them (camelCase names, as the engine's resource states hold them). The result, a
+:class:`~access.core.evaluate.documents.StackPart`, replaces the stack's own rendering in
+:func:`access.core.evaluate.check_stack`, so the applied documents are evaluated and verified exactly as the rendered
+ones are. Nothing here trusts the plan's bookkeeping for what is known: the plan is only used to name roles in
+messages, to say which managed policies config attaches, and to stand in for a value the engine does not know yet.
+
+Values unknown during a preview (:data:`UNKNOWN`):
+
+- a role's ARN is never read: IAM makes it from the account, path and name (``names.role_arn``), all known;
+- an access entry's or access-policy association's ``principalArn`` that is unknown is the ARN of the one resource
+  the engine says it comes from (its property dependency): a role of this stack, or the entry it belongs to;
+- a group policy's ``policy`` (built from role ARNs) and aws-auth's ``data`` (merged with the live map) that are
+  unknown are evaluated as the core renders them for the same group policy or map, and each such substitution is
+  reported (``Reading.substituted``): the engine's own value is checked when the pack runs again after the update;
+- any other unknown value is a problem: the pack cannot verify it, and says so as a mandatory violation.
+
+A resource type this module does not know, or one it knows used in a way eks-access never declares (a ConfigMap
+patch of another map, an aggregated ClusterRole, an access entry in another cluster, a managed policy config does
+not attach, a second aws-auth patch), is a problem too: it could grant access the evaluation cannot see.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from access.core import awsauth, guardrails, names
+from access.core.evaluate.documents import (
+    AccessEntryDocument,
+    GroupPolicyDocument,
+    MembershipDocument,
+    RoleDocument,
+    StackPart,
+    aws_auth,
+)
+from access.core.plan.types import EnvironmentPlan, Manifest
+
+GROUP = "aws:iam/group:Group"
+USER = "aws:iam/user:User"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+USER_GROUP_MEMBERSHIP = "aws:iam/userGroupMembership:UserGroupMembership"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+RBAC_V1 = "rbac.authorization.k8s.io/v1"
+# Resource type -> (apiVersion, kind) of the manifest it applies.
+MANIFEST_TYPES: dict[str, tuple[str, str]] = {
+    "kubernetes:core/v1:NamespacePatch": ("v1", "Namespace"),
+    "kubernetes:core/v1:ServiceAccount": ("v1", "ServiceAccount"),
+    f"kubernetes:{RBAC_V1}:Role": (RBAC_V1, "Role"),
+    f"kubernetes:{RBAC_V1}:ClusterRole": (RBAC_V1, "ClusterRole"),
+    guardrails.ROLE_BINDING: (RBAC_V1, "RoleBinding"),
+    guardrails.CLUSTER_ROLE_BINDING: (RBAC_V1, "ClusterRoleBinding"),
+}
+NAMESPACED_KINDS = frozenset({"ServiceAccount", "Role", "RoleBinding"})
+MANIFEST_FIELDS = ("rules", "roleRef", "subjects", "automountServiceAccountToken")
+# Types that grant nothing by themselves: the stack, providers, components, groups and users (memberships and
+# policies give them access, and are read), the cluster stack's reference.
+INERT_TYPES = frozenset(
+    {
+        "pulumi:pulumi:Stack",
+        "pulumi:pulumi:StackReference",
+        "eks-access:iam:EnvironmentIam",
+        "eks-access:cluster:ClusterAccess",
+        GROUP,
+        USER,
+    }
+)
+PROVIDER_PREFIX = "pulumi:providers:"
+DEFAULT_ENTRY_TYPE = "STANDARD"  # aws_eks_access_entry's default type
+
+
+class Unknown:
+    """A value the engine does not know yet (during a preview)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class AppliedResource:
+    """One resource of the stack as the engine will apply it: plain values, :data:`UNKNOWN` where not known."""
+
+    type: str
+    urn: str
+    props: Mapping[str, Any]
+    dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # property -> URNs it comes from
+
+
+@dataclass(frozen=True)
+class Reading:
+    part: StackPart
+    problems: tuple[str, ...]  # what the pack cannot verify or eks-access never declares: mandatory violations
+    substituted: tuple[str, ...]  # unknown values evaluated as the core renders them (preview only)
+
+
+class _Unverifiable(Exception):
+    pass
+
+
+def _label(resource: AppliedResource) -> str:
+    return f"{resource.type} {resource.urn.rsplit('::', 1)[-1]}"
+
+
+def _get(resource: AppliedResource, key: str, default: Any = None) -> Any:
+    value = resource.props.get(key, default)
+    if _holds_unknown(value):
+        raise _Unverifiable(f"{_label(resource)}: {key} is not known during preview, so the pack cannot verify it")
+    return value
+
+
+def _holds_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return any(_holds_unknown(v) for v in value)
+    return False
+
+
+def _string(resource: AppliedResource, key: str) -> str:
+    value = _get(resource, key)
+    if not isinstance(value, str) or not value:
+        raise _Unverifiable(f"{_label(resource)}: {key} is {value!r}, not a name eks-access declares")
+    return value
+
+
+def _strings(resource: AppliedResource, key: str) -> tuple[str, ...]:
+    value = _get(resource, key) or []
+    if not isinstance(value, Sequence) or isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise _Unverifiable(f"{_label(resource)}: {key} is {value!r}, not a list of names")
+    return tuple(value)
+
+
+def _policy(resource: AppliedResource, key: str) -> dict[str, Any]:
+    text = _get(resource, key)
+    try:
+        document = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        raise _Unverifiable(f"{_label(resource)}: {key} is not a policy document")
+    return document
+
+
+def _name_and_namespace(resource: AppliedResource) -> dict[str, Any]:
+    """metadata.name and .namespace only (a patch's annotations may be unknown during preview; they grant nothing)."""
+    metadata = resource.props.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return {}
+    out = {key: metadata.get(key) for key in ("name", "namespace") if key in metadata}
+    if _holds_unknown(out):
+        raise _Unverifiable(f"{_label(resource)}: metadata.name is not known during preview")
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A property value as JSON holds it (the manifests the evaluator reads are plain dicts and lists)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Reader:
+    def __init__(self, plan: EnvironmentPlan) -> None:
+        self.plan = plan
+        self.roles: list[RoleDocument] = []
+        self.role_arns: dict[str, str] = {}  # URN -> ARN
+        self.group_policies: list[GroupPolicyDocument] = []
+        self.memberships: list[MembershipDocument] = []
+        self.aws_auth: tuple[str, str] | None = None
+        self.entries: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {}  # principal (lower) -> entry
+        self.entry_principals: dict[str, str] = {}  # URN -> principal ARN
+        self.policies: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}  # principal (lower) -> policies
+        self.manifests: list[Manifest] = []
+        self.problems: list[str] = []
+        self.substituted: list[str] = []
+        self.planned_roles = {r.name.lower(): r for r in plan.roles}
+
+    # --- IAM ----------------------------------------------------------------------------------------------------
+
+    def role(self, resource: AppliedResource) -> None:
+        name = _string(resource, "name")
+        path = _get(resource, "path") or "/"
+        if not isinstance(path, str) or not path.startswith("/") or not path.endswith("/"):
+            raise _Unverifiable(f"{_label(resource)}: path {path!r} is not an IAM path")
+        planned = self.planned_roles.get(name.lower())
+        arn = names.role_arn(self.plan.account_id, path, name)  # what IAM makes it: never read (unknown at preview)
+        self.role_arns[resource.urn] = arn
+        trust = _policy(resource, "assumeRolePolicy")
+        key = planned.key if planned is not None else f"unplanned/{name}"
+        self.roles.append(RoleDocument(arn, name, self.plan.account_id, trust, self.plan.environment, key))
+
+    def role_policy_attachment(self, resource: AppliedResource) -> None:
+        role = _string(resource, "role")
+        policy_arn = _string(resource, "policyArn")
+        planned = self.planned_roles.get(role.lower())
+        if planned is None or policy_arn not in planned.managed_policy_arns:
+            raise _Unverifiable(
+                f"{_label(resource)}: attaches {policy_arn} to role {role}, which config does not declare (a managed "
+                "policy can let the role's sessions assume other roles)"
+            )
+
+    def group_policy(self, resource: AppliedResource) -> None:
+        group = _string(resource, "group")
+        name = _string(resource, "name")
+        if resource.props.get("policy") is UNKNOWN:
+            rendered = next(
+                (
+                    p
+                    for p in self.plan.group_policies
+                    if p.group_name.lower() == group.lower() and p.policy_name == name
+                ),
+                None,
+            )
+            if rendered is None:
+                raise _Unverifiable(
+                    f"{_label(resource)}: policy is not known during preview, so the pack cannot verify it"
+                )
+            self.substituted.append(
+                f"{_label(resource)}: policy is not known during preview (it is built from role ARNs); evaluated "
+                "as config renders it, and checked as applied when the pack runs after the update"
+            )
+            document: dict[str, Any] = json.loads(json.dumps(rendered.document))
+        else:
+            document = _policy(resource, "policy")
+        self.group_policies.append(GroupPolicyDocument(self.plan.account_id, group, name, document))
+
+    def membership(self, resource: AppliedResource) -> None:
+        user = _string(resource, "user")
+        self.memberships.append(MembershipDocument(self.plan.account_id, user, _strings(resource, "groups")))
+
+    # --- the cluster's mappings ---------------------------------------------------------------------------------
+
+    def config_map_patch(self, resource: AppliedResource) -> None:
+        if not guardrails.is_aws_auth({"metadata": _name_and_namespace(resource)}):
+            raise _Unverifiable(
+                f"{_label(resource)}: patches a ConfigMap other than {awsauth.NAMESPACE}/{awsauth.NAME}"
+            )
+        if self.aws_auth is not None:
+            raise _Unverifiable(f"{_label(resource)}: a second patch of aws-auth (the last writer would win)")
+        data = resource.props.get("data")
+        if _holds_unknown(data):
+            self.substituted.append(
+                f"{_label(resource)}: data is not known during preview (merged with the live map); evaluated as "
+                "config renders it, and checked as applied when the pack runs after the update"
+            )
+            self.aws_auth = aws_auth(self.plan)
+            return
+        data = data or {}
+        map_roles, map_users = data.get(awsauth.ROLES_KEY, ""), data.get(awsauth.USERS_KEY, "")
+        if not isinstance(map_roles, str) or not isinstance(map_users, str):
+            raise _Unverifiable(f"{_label(resource)}: mapRoles and mapUsers must be strings")
+        self.aws_auth = (map_roles, map_users)
+
+    def config_map(self, resource: AppliedResource) -> None:
+        # The live aws-auth the stack reads before patching it (a read, not something applied). A ConfigMap
+        # resource that owns aws-auth is refused by the aws-auth-patched-never-owned resource policy.
+        if not guardrails.is_aws_auth({"metadata": _name_and_namespace(resource)}):
+            raise _Unverifiable(f"{_label(resource)}: a ConfigMap eks-access does not declare")
+
+    def principal(self, resource: AppliedResource, known: dict[str, str]) -> str:
+        value = resource.props.get("principalArn")
+        if value is UNKNOWN:
+            sources = resource.dependencies.get("principalArn", ())
+            if len(sources) == 1 and sources[0] in known:
+                return known[sources[0]]
+        return _string(resource, "principalArn")
+
+    def _in_cluster(self, resource: AppliedResource) -> None:
+        cluster = _string(resource, "clusterName")
+        if cluster != self.plan.cluster_name:
+            raise _Unverifiable(
+                f"{_label(resource)}: in cluster {cluster}, not this stack's cluster {self.plan.cluster_name}"
+            )
+
+    def access_entry(self, resource: AppliedResource) -> None:
+        self._in_cluster(resource)
+        principal = self.principal(resource, self.role_arns)
+        entry_type = _get(resource, "type") or DEFAULT_ENTRY_TYPE
+        username = _get(resource, "userName")
+        if not isinstance(entry_type, str) or not (username is None or isinstance(username, str)):
+            raise _Unverifiable(f"{_label(resource)}: type and userName must be strings")
+        if principal.lower() in self.entries:
+            raise _Unverifiable(f"{_label(resource)}: a second access entry for {principal}")
+        self.entries[principal.lower()] = (principal, entry_type, username, _strings(resource, "kubernetesGroups"))
+        self.entry_principals[resource.urn] = principal
+
+    def access_policy_association(self, resource: AppliedResource) -> None:
+        self._in_cluster(resource)
+        principal = self.principal(resource, {**self.role_arns, **self.entry_principals})
+        policy_arn = _string(resource, "policyArn")
+        scope = _get(resource, "accessScope") or {}
+        scope_type = scope.get("type") if isinstance(scope, Mapping) else None
+        namespaces = scope.get("namespaces") or [] if isinstance(scope, Mapping) else []
+        if scope_type not in ("cluster", "namespace") or not all(isinstance(n, str) for n in namespaces):
+            raise _Unverifiable(f"{_label(resource)}: accessScope {scope!r} is not a cluster or namespace scope")
+        self.policies.setdefault(principal.lower(), []).append((policy_arn, scope_type, tuple(namespaces)))
+
+    # --- RBAC ---------------------------------------------------------------------------------------------------
+
+    def manifest(self, resource: AppliedResource) -> None:
+        api_version, kind = MANIFEST_TYPES[resource.type]
+        # Name, namespace and labels (the level label names a Role's level in messages); the rest of the metadata
+        # grants nothing, and fields the API server fills in may be unknown during preview.
+        raw = resource.props.get("metadata")
+        raw = raw if isinstance(raw, Mapping) else {}
+        metadata = _plain({key: raw[key] for key in ("name", "namespace", "labels") if raw.get(key) is not None})
+        if _holds_unknown(metadata):
+            raise _Unverifiable(
+                f"{_label(resource)}: metadata is not known during preview, so the pack cannot verify it"
+            )
+        if not isinstance(metadata.get("name"), str):
+            raise _Unverifiable(f"{_label(resource)}: no metadata.name (a generated name eks-access never declares)")
+        if kind in NAMESPACED_KINDS and not isinstance(metadata.get("namespace"), str):
+            raise _Unverifiable(f"{_label(resource)}: no metadata.namespace (the provider's default would apply)")
+        if _get(resource, "aggregationRule") is not None:
+            raise _Unverifiable(
+                f"{_label(resource)}: an aggregated ClusterRole: its rules are whatever the controller aggregates"
+            )
+        manifest: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": metadata}
+        for key in MANIFEST_FIELDS:
+            value = _get(resource, key)
+            if value is not None:
+                manifest[key] = _plain(value)
+        self.manifests.append(manifest)
+
+    # --- the part -----------------------------------------------------------------------------------------------
+
+    def part(self) -> StackPart:
+        for principal in sorted(set(self.policies) - set(self.entries)):
+            self.problems.append(
+                f"an access policy is associated with {principal}, which has no access entry in this stack"
+            )
+        entries = tuple(
+            AccessEntryDocument(arn, entry_type, username, groups, tuple(sorted(self.policies.get(key, []))))
+            for key, (arn, entry_type, username, groups) in sorted(self.entries.items())
+        )
+        return StackPart(
+            environment=self.plan.environment,
+            roles=tuple(self.roles),
+            group_policies=tuple(self.group_policies),
+            memberships=tuple(self.memberships),
+            aws_auth=self.aws_auth,
+            access_entries=entries,
+            manifests=tuple(self.manifests),
+        )
+
+
+# Order matters where one resource's unknown ARN is resolved from another's: roles, then entries, then associations.
+_READERS = {
+    guardrails.ROLE: (0, _Reader.role),
+    ROLE_POLICY_ATTACHMENT: (1, _Reader.role_policy_attachment),
+    GROUP_POLICY: (1, _Reader.group_policy),
+    USER_GROUP_MEMBERSHIP: (1, _Reader.membership),
+    guardrails.CONFIG_MAP_PATCH: (1, _Reader.config_map_patch),
+    guardrails.CONFIG_MAP: (1, _Reader.config_map),
+    guardrails.ACCESS_ENTRY: (1, _Reader.access_entry),
+    guardrails.ACCESS_POLICY_ASSOCIATION: (2, _Reader.access_policy_association),
+    **{t: (1, _Reader.manifest) for t in MANIFEST_TYPES},
+}
+
+
+def read_stack(plan: EnvironmentPlan, resources: Iterable[AppliedResource]) -> Reading:
+    """The stack's part of its cluster's documents, from the resources the engine applies, and what of them cannot
+    be verified. ``plan`` is the stack's plan from config (see the module's docstring for what it is used for)."""
+    reader = _Reader(plan)
+    known: list[tuple[int, AppliedResource]] = []
+    for resource in resources:
+        if resource.type in INERT_TYPES or resource.type.startswith(PROVIDER_PREFIX):
+            continue
+        if resource.type not in _READERS:
+            reader.problems.append(
+                f"{_label(resource)}: a resource type eks-access does not declare, which the pack cannot evaluate "
+                "(it could grant access)"
+            )
+            continue
+        known.append((_READERS[resource.type][0], resource))
+    for _, resource in sorted(known, key=lambda item: item[0]):
+        try:
+            _READERS[resource.type][1](reader, resource)
+        except _Unverifiable as problem:
+            reader.problems.append(str(problem))
+    part = reader.part()
+    return Reading(part, tuple(reader.problems), tuple(reader.substituted))

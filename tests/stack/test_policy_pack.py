@@ -1,0 +1,401 @@
+"""The policy pack's stack policy: what the engine is about to apply, evaluated and verified as check_stack does.
+
+The pack is run the way the engine runs it: an AnalyzeStackRequest through pulumi-policy's servicer, with the engine's
+environment (PULUMI_STACK, PULUMI_CONFIG). The resources are the ones the real program declares under mocks
+(access/stack/offline.py), with the properties the engine would hand the pack; each tampered case changes one of
+them the way a wrong shell or a hand-added resource would, and must be refused with its own line.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import proto
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from access.core import awsauth, loading
+from access.core.evaluate import applied
+from access.stack.offline import run_program
+from tests.helpers import REPO, load_policy_pack
+
+A = "arn:aws:iam::111122223333"
+ROLE = "aws:iam/role:Role"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+AWS_AUTH_PATCH = "kubernetes:core/v1:ConfigMapPatch"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+
+Resource = dict[str, Any]  # {"type", "name", "props", "dependencies"}
+
+
+@pytest.fixture(scope="module")
+def pack() -> ModuleType:
+    return load_policy_pack()
+
+
+def _urn(stack: str, resource: Resource) -> str:
+    return f"urn:pulumi:{stack}::eks-access::{resource['type']}::{resource['name']}"
+
+
+def _applied(stack: str) -> list[Resource]:
+    """Every resource the program declares for ``stack``, with the properties the engine would give the pack (the
+    live aws-auth read as the cluster returns it)."""
+    loaded = loading.load_stack(REPO, stack)
+    run = run_program(REPO, stack, loaded=loaded)
+    out = []
+    for r in run.resources:
+        props = copy.deepcopy(r.inputs)
+        if r.read:
+            props = {"metadata": {"name": awsauth.NAME, "namespace": awsauth.NAMESPACE}, "data": {}}
+        out.append({"type": r.type, "name": r.name, "props": props, "dependencies": {}})
+    return out
+
+
+APPLIED = {stack: _applied(stack) for stack in ("dev", "staging", "prod")}
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """The environment the engine gives an analyzer (pulumi's analyzer_plugin.go constructEnv)."""
+
+    def configure(stack: str) -> None:
+        stack_file = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+        engine_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_file.items()}
+        monkeypatch.setenv("PULUMI_STACK", stack)
+        monkeypatch.setenv("PULUMI_PROJECT", "eks-access")
+        monkeypatch.setenv("PULUMI_DRY_RUN", "true")
+        monkeypatch.setenv("PULUMI_CONFIG", json.dumps(engine_config))
+
+    return configure
+
+
+def analyze_stack(
+    pack: ModuleType, stack: str, resources: list[Resource], config_dir: Path | None = None
+) -> proto.AnalyzeResponse:
+    servicer = _PolicyAnalyzerServicer(
+        pack.PACK_NAME, "1.0.0", pack.stack_policies(config_dir), EnforcementLevel.MANDATORY, *([None] * 7)
+    )
+    request = proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(
+                type=r["type"],
+                urn=_urn(stack, r),
+                name=r["name"],
+                properties=json_format.ParseDict(r["props"], struct_pb2.Struct()),
+                propertyDependencies={
+                    key: proto.AnalyzerPropertyDependencies(urns=urns) for key, urns in r["dependencies"].items()
+                },
+            )
+            for r in resources
+        ]
+    )
+    return servicer.AnalyzeStack(request, None)
+
+
+def violations(response: proto.AnalyzeResponse, level: int = proto.analyzer_pb2.MANDATORY) -> list[str]:
+    """The messages of one enforcement level, without the policy description pulumi-policy puts first."""
+    return [d.message.split("\n", 1)[-1] for d in response.diagnostics if d.enforcementLevel == level]
+
+
+def tampered(stack: str, change: Callable[[list[Resource]], None]) -> list[Resource]:
+    resources = copy.deepcopy(APPLIED[stack])
+    change(resources)
+    return resources
+
+
+def find(resources: list[Resource], type_: str, name_ends: str) -> Resource:
+    (found,) = [r for r in resources if r["type"] == type_ and r["name"].endswith(name_ends)]
+    return found
+
+
+# --- what the program applies passes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_what_the_program_applies_gives_exactly_what_config_grants(
+    pack: ModuleType, engine: Callable[[str], None], stack: str
+) -> None:
+    engine(stack)
+    response = analyze_stack(pack, stack, APPLIED[stack])
+    assert list(response.diagnostics) == []
+    assert list(response.not_applicable) == []
+
+
+def test_the_pack_reads_every_document_the_stack_applies(engine: Callable[[str], None]) -> None:
+    """Not vacuous: the part read from the resources is the stack's rendering, document for document."""
+    from access.core.evaluate.documents import stack_part
+
+    for stack in ("dev", "staging", "prod"):
+        loaded = loading.load_stack(REPO, stack)
+        reading = applied.read_stack(
+            loaded.plan,
+            [applied.AppliedResource(r["type"], _urn(stack, r), r["props"]) for r in APPLIED[stack]],
+        )
+        rendered = stack_part(loaded.plan)
+        assert reading.problems == () and reading.substituted == ()
+        # The engine's order is the program's declaration order; the evaluation does not depend on it.
+        assert sorted(reading.part.roles, key=repr) == sorted(rendered.roles, key=repr)
+        assert sorted(reading.part.group_policies, key=repr) == sorted(rendered.group_policies, key=repr)
+        assert sorted(reading.part.memberships, key=repr) == sorted(rendered.memberships, key=repr)
+        assert sorted(reading.part.access_entries, key=repr) == sorted(rendered.access_entries, key=repr)
+        assert sorted(json.dumps(m, sort_keys=True) for m in reading.part.manifests) == sorted(
+            json.dumps(m, sort_keys=True) for m in rendered.manifests
+        )
+        assert len(reading.part.roles) == 5 and reading.part.manifests
+        if rendered.aws_auth is None:
+            assert reading.part.aws_auth is None
+        else:
+            assert reading.part.aws_auth is not None
+            assert awsauth.parse(reading.part.aws_auth[0]) == awsauth.parse(rendered.aws_auth[0])
+
+
+# --- what a wrong shell or a hand-added resource would apply is refused ----------------------------------------
+
+
+def test_an_extra_binding_subject_is_an_over_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        binding = find(resources, ROLE_BINDING, "projecta-dev/eks-access-humans-operate")
+        assert binding["props"]["metadata"]["namespace"] == "projecta-dev"
+        binding["props"]["subjects"].append(
+            {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "projectb:dev"}
+        )
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert message.startswith("config/access.yaml: grants.search.projectb.dev: carol would get ")
+    assert message.endswith(
+        "in projecta-dev and 5 more through role projectb-dev-humans, Kubernetes group projectb:dev, "
+        "RoleBinding/projecta-dev/eks-access-humans-operate; config grants operate in projectb-dev. Effective "
+        "access must equal what config grants: make the ids or naming templates tell these apart"
+    )
+
+
+def test_a_group_policy_on_every_role_is_an_over_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        policy = find(resources, GROUP_POLICY, "eks-access-payments-eks-access-dev")
+        document = json.loads(policy["props"]["policy"])
+        document["Statement"][0]["Resource"] = "*"
+        policy["props"]["policy"] = json.dumps(document)
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    # alice (payments) may now assume projectb's role, whose open trust admits her; the admin role's trust does not.
+    assert message.startswith("config/access.yaml: grants.search.projectb.dev: alice would get ")
+    assert "through role projectb-dev-humans" in message
+
+
+def test_a_duplicate_maproles_entry_that_wins_is_an_over_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        patch = find(resources, AWS_AUTH_PATCH, "aws-auth")
+        # The authenticator compares ARNs lower-cased and keeps the last duplicate: this one wins.
+        patch["props"]["data"]["mapRoles"] += (
+            f"- rolearn: '{A.upper()}:ROLE/PROJECTA-DEV-HUMANS'\n"
+            "  username: 'projecta:dev:{{SessionName}}'\n"
+            "  groups:\n    - 'eks-access:cluster-admins'\n"
+        )
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert message.startswith("config/access.yaml: grants.payments.projecta.dev: alice would get everything ")
+    assert "role projectb" not in message and "Kubernetes group eks-access:cluster-admins" in message
+
+
+def test_a_trust_policy_for_another_account_is_an_over_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        role = find(resources, ROLE, "projecta-dev-humans")
+        trust = json.loads(role["props"]["assumeRolePolicy"])
+        trust["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::444455556666:root"}
+        role["props"]["assumeRolePolicy"] = json.dumps(trust)
+
+    engine("dev")
+    messages = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert messages and messages[0].startswith("config/access.yaml: grants.payments.projecta.dev: ")
+    assert "account 444455556666 (any IAM user its own policies allow) would get " in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("type_", "props"),
+    [
+        ("kubernetes:rbac.authorization.k8s.io/v1:RoleBindingPatch", {"metadata": {"name": "x", "namespace": "y"}}),
+        ("kubernetes:rbac.authorization.k8s.io/v1beta1:ClusterRoleBinding", {"metadata": {"name": "x"}}),
+        ("aws:iam/policy:Policy", {"policy": "{}"}),
+        ("aws:iam/groupMembership:GroupMembership", {"group": "eks-access-payments", "users": ["mallory"]}),
+        ("kubernetes:yaml/v2:ConfigGroup", {}),
+    ],
+)
+def test_a_resource_type_the_pack_cannot_evaluate_is_a_violation(
+    pack: ModuleType, engine: Callable[[str], None], type_: str, props: dict[str, Any]
+) -> None:
+    extra = {"type": type_, "name": "hand-added", "props": props, "dependencies": {}}
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", [*APPLIED["dev"], extra]))
+    assert message == (
+        f"{type_} hand-added: a resource type eks-access does not declare, which the pack cannot evaluate "
+        "(it could grant access)"
+    )
+
+
+def test_known_types_used_as_eks_access_never_does_are_violations(
+    pack: ModuleType, engine: Callable[[str], None]
+) -> None:
+    def change(resources: list[Resource]) -> None:
+        resources.append(
+            {
+                "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+                "name": "aggregated",
+                "props": {"metadata": {"name": "aggregated"}, "aggregationRule": {"clusterRoleSelectors": []}},
+                "dependencies": {},
+            }
+        )
+        resources.append(
+            {
+                "type": "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "name": "admin-policy",
+                "props": {"role": "projecta-dev-humans", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                "dependencies": {},
+            }
+        )
+
+    engine("dev")
+    messages = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert messages == [
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole aggregated: an aggregated ClusterRole: its rules are "
+        "whatever the controller aggregates",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment admin-policy: attaches "
+        "arn:aws:iam::aws:policy/AdministratorAccess to role projecta-dev-humans, which config does not declare (a "
+        "managed policy can let the role's sessions assume other roles)",
+    ]
+
+
+def test_a_missing_binding_is_an_under_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        resources.remove(find(resources, ROLE_BINDING, "projecta-dev/eks-access-humans-operate"))
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert message.startswith("config/access.yaml: grants.payments.projecta.dev: alice would not get ")
+
+
+# --- values unknown during preview ---------------------------------------------------------------------------
+
+
+def _unknown_policies(resources: list[Resource]) -> None:
+    for resource in resources:
+        if resource["type"] == GROUP_POLICY:
+            resource["props"]["policy"] = UNKNOWN_STRING_VALUE
+
+
+def test_an_unknown_group_policy_is_evaluated_as_rendered_and_said(
+    pack: ModuleType, engine: Callable[[str], None]
+) -> None:
+    engine("dev")
+    response = analyze_stack(pack, "dev", tampered("dev", _unknown_policies))
+    assert violations(response) == []
+    advisories = violations(response, proto.analyzer_pb2.ADVISORY)
+    assert len(advisories) == 3
+    assert advisories[0] == (
+        "aws:iam/groupPolicy:GroupPolicy dev-eks-access-payments-eks-access-dev: policy is not known during preview "
+        "(it is built from role ARNs); evaluated as config renders it, and checked as applied when the pack runs "
+        "after the update"
+    )
+
+
+def test_an_unknown_value_with_no_rendering_is_a_violation(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        extra = copy.deepcopy(find(resources, GROUP_POLICY, "eks-access-payments-eks-access-dev"))
+        extra["name"] = "hand-added"
+        extra["props"].update(name="extra", policy=UNKNOWN_STRING_VALUE)
+        resources.append(extra)
+        find(resources, ROLE_BINDING, "projecta-dev/eks-access-humans-operate")["props"]["subjects"] = (
+            UNKNOWN_STRING_VALUE
+        )
+
+    engine("dev")
+    messages = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert messages[:2] == [
+        f"{ROLE_BINDING} dev-rolebinding/projecta-dev/eks-access-humans-operate: subjects is not known during "
+        "preview, so the pack cannot verify it",
+        "aws:iam/groupPolicy:GroupPolicy hand-added: policy is not known during preview, so the pack cannot verify it",
+    ]
+
+
+def _entries(resources: list[Resource], stack: str) -> Iterator[tuple[Resource, Resource]]:
+    """Access entries whose principal is a role of the stack, with that role."""
+    roles = {f"{A}:role/{r['props']['name']}": r for r in resources if r["type"] == ROLE}
+    for entry in resources:
+        if entry["type"] == ACCESS_ENTRY and entry["props"]["principalArn"] in roles:
+            yield entry, roles[entry["props"]["principalArn"]]
+
+
+def test_an_unknown_principal_is_the_role_it_comes_from(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        pairs = list(_entries(resources, "staging"))
+        assert len(pairs) == 5
+        for entry, role in pairs:
+            entry["props"]["principalArn"] = UNKNOWN_STRING_VALUE
+            entry["dependencies"] = {"principalArn": [_urn("staging", role)]}
+
+    engine("staging")
+    assert violations(analyze_stack(pack, "staging", tampered("staging", change))) == []
+
+    def unresolved(resources: list[Resource]) -> None:
+        entry, _ = next(_entries(resources, "staging"))
+        entry["props"]["principalArn"] = UNKNOWN_STRING_VALUE
+
+    messages = violations(analyze_stack(pack, "staging", tampered("staging", unresolved)))
+    assert messages[0].endswith(": principalArn is not known during preview, so the pack cannot verify it")
+
+
+# --- settings and config -------------------------------------------------------------------------------------
+
+
+def test_config_the_program_refuses_the_pack_refuses(
+    pack: ModuleType, engine: Callable[[str], None], tmp_path: Path
+) -> None:
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", APPLIED["dev"], config_dir=tmp_path / "missing"))
+    assert str(tmp_path / "missing") in message
+
+
+def test_a_cluster_the_stack_creates_is_not_applicable(
+    pack: ModuleType, engine: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine("dev")
+    config = json.loads(__import__("os").environ["PULUMI_CONFIG"])
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({**config, "access:clusterSource": "create"}))
+    response = analyze_stack(pack, "dev", APPLIED["dev"])
+    assert list(response.diagnostics) == []
+    assert {n.reason for n in response.not_applicable} == {
+        "clusterSource create: pulumi-eks writes this sandbox cluster's aws-auth and access entries itself"
+    }
+
+
+def test_a_role_config_does_not_make_is_evaluated_and_named(pack: ModuleType, engine: Callable[[str], None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        role = copy.deepcopy(find(resources, ROLE, "projecta-dev-humans"))
+        role["name"] = "hand-added"
+        role["props"]["name"] = "shadow-admins"
+        resources.append(role)
+        patch = find(resources, AWS_AUTH_PATCH, "aws-auth")
+        patch["props"]["data"]["mapRoles"] += (
+            f"- rolearn: '{A}:role/shadow-admins'\n  username: 'shadow:{{{{SessionName}}}}'\n"
+            "  groups:\n    - 'eks-access:cluster-admins'\n"
+        )
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    # Every IAM user of the account whose own policies allow it may assume the role: the open trust's principal.
+    assert message.startswith(
+        "config/environments.yaml: environments.dev: account 111122223333 (any IAM user its own policies allow) "
+        "would get everything cluster-wide (cluster-admin) through role shadow-admins"
+    )
