@@ -54,6 +54,9 @@ def plan_stack(settings: StackSettings, org: Organisation) -> LoadedStack:
     """The plan, refused unless what it renders gives every principal exactly what config grants."""
     plan = plan_environment(org, settings.environment, settings.auth_mode, settings.stack)
     stack_settings.check_account(settings, plan.account_id, plan.account, plan.environments_file)
+    stack_settings.check_identity_role(
+        settings, plan.people_account, plan.people_account_id, plan.account_id, plan.environments_file
+    )
     return LoadedStack(settings, org, plan, check_stack(org, plan))
 
 

@@ -77,6 +77,19 @@ class Account:
 
 
 @dataclass(frozen=True)
+class People:
+    """Where the IAM users that are team members live (``people`` in environments.yaml).
+
+    By default (``account`` empty) each environment's people are IAM users of the environment's own account, with
+    the team groups there. With a central identity account, the groups and memberships exist once, in that
+    account, owned by the stack of ``home_environment``; every environment's stack puts its group policy on them
+    and its roles trust that account."""
+
+    account: str = ""  # accounts key of the identity account; "" = each environment's own account
+    home_environment: str = ""  # with an identity account: the environment whose stack owns its groups
+
+
+@dataclass(frozen=True)
 class NodeRole:
     arn: str
     type: NodeType
@@ -241,5 +254,11 @@ class Organisation:
     roles: RoleSettings
     create_users: bool
     admin_trust: Trust = Trust.MEMBERS
+    people: People = People()
     # where each piece came from, for error messages raised after loading (e.g. quotas)
     files: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def people_account(self, env_id: str) -> str:
+        """The accounts key of the account whose IAM users are the people of ``env_id`` (and where the team groups
+        its stack writes policies on live): the identity account, or the environment's own account."""
+        return self.people.account or self.environments[env_id].account

@@ -21,7 +21,7 @@ from access.core.model import (
     Organisation,
     RoleKind,
 )
-from access.core.plan.groups import account_team_groups, build_group_policies
+from access.core.plan.groups import account_team_groups, build_group_policies, people_environments
 from access.core.plan.roles import build_roles
 from access.core.plan.types import RolePlan
 from access.errors import ConfigError
@@ -49,7 +49,8 @@ def preflight(org: Organisation) -> None:
                 f"{account.quotas.groups_per_account}: "
                 + _raise_or_split("IAM groups per account", group_count, MAX_GROUPS_PER_ACCOUNT, "teams")
             )
-        _group_policy_sizes(org, envs, roles_by_env)
+        # Group policies are on the groups of the people account: an identity account carries every environment's.
+        _group_policy_sizes(org, people_environments(org, account.id), roles_by_env)
         # The largest trust policy of the account decides the quota to declare: name it, not the first one over.
         account_roles = [role for env in envs for role in roles_by_env[env]]
         if account_roles:

@@ -1,6 +1,10 @@
 """The IAM half of an environment's stack: roles, the team groups' inline policies, and (in the account's home
 environment) the groups and memberships.
 
+With a central identity account (``people.account``) the groups, memberships, users and group policies are
+declared through the identity provider (:func:`identity_provider`): a second AWS provider that assumes
+``access:identityRoleArn`` in that account; the roles stay with the stack's own provider in the workload account.
+
 No decisions are made here. Resources exist because the plan lists them; ``apply`` only fills in properties
 (a role's ARN into a group policy).
 """
@@ -12,17 +16,45 @@ import pulumi_aws as aws
 
 from access.core import iam
 from access.core.plan.types import EnvironmentPlan
+from access.core.stack_settings import StackSettings
 
 PATCH_FORCE = "pulumi.com/patchForce"
+
+
+def identity_provider(plan: EnvironmentPlan, settings: StackSettings) -> aws.Provider | None:
+    """The AWS provider of the identity account, when the people live there (None otherwise).
+
+    It assumes ``access:identityRoleArn`` (required then: ``loading`` checks it names a role of that account) and,
+    like the stack's own provider with ``aws:allowedAccountIds``, refuses credentials of any other account."""
+    if not plan.people_elsewhere:
+        return None
+    assert settings.identity_role_arn is not None  # stack_settings.check_identity_role
+    return aws.Provider(
+        "identity",
+        region=settings.region,
+        allowed_account_ids=[plan.people_account_id],
+        assume_roles=[
+            aws.ProviderAssumeRoleArgs(role_arn=settings.identity_role_arn, session_name=f"eks-access-{settings.stack}")
+        ],
+    )
 
 
 class EnvironmentIam(pulumi.ComponentResource):
     """IAM of one environment: its roles and the group policies that let teams assume them; in the
     account's home environment also the teams' groups and the users' memberships."""
 
-    def __init__(self, name: str, plan: EnvironmentPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        plan: EnvironmentPlan,
+        opts: pulumi.ResourceOptions | None = None,
+        people_provider: aws.Provider | None = None,
+    ) -> None:
         super().__init__("eks-access:iam:EnvironmentIam", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # Groups, users, memberships and group policies live where the people are (the identity account's
+        # provider, when they are elsewhere); roles are always the workload account's.
+        people = pulumi.ResourceOptions(parent=self, provider=people_provider)
         self.roles: dict[str, aws.iam.Role] = {}
         for role in plan.roles:
             self.roles[role.key] = aws.iam.Role(
@@ -49,13 +81,13 @@ class EnvironmentIam(pulumi.ComponentResource):
         # Retained when a team goes away: the home environment's stack runs first, while the other environments'
         # inline policies are still attached and IAM refuses to delete the group. Left empty (its memberships go
         # with the team), it is deleted by hand once every stack has run (docs/iam.md).
-        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True, provider=people_provider)
         self.groups: dict[str, aws.iam.Group] = {
             group.team: aws.iam.Group(f"{name}-{group.name}", name=group.name, path=group.path, opts=retained)
             for group in plan.groups
         }
         users = {
-            user: aws.iam.User(f"{name}-user-{user}", name=user, tags={"managed-by": "eks-access"}, opts=child)
+            user: aws.iam.User(f"{name}-user-{user}", name=user, tags={"managed-by": "eks-access"}, opts=people)
             for user in plan.users_to_create
         }
         for policy in plan.group_policies:
@@ -68,7 +100,7 @@ class EnvironmentIam(pulumi.ComponentResource):
                 policy=pulumi.Output.all(*arns).apply(
                     lambda resolved: iam.policy_json(iam.assume_roles_policy(resolved))
                 ),
-                opts=child,
+                opts=people,
             )
         for membership in plan.memberships:
             # UserGroupMembership, not GroupMembership: the latter is exclusive and removes hand-added users.
@@ -76,7 +108,7 @@ class EnvironmentIam(pulumi.ComponentResource):
                 f"{name}-membership-{membership.user}",
                 user=users[membership.user].name if membership.user in users else membership.user,
                 groups=[self.groups[g].name for g in _teams_of(plan, membership.groups)],
-                opts=child,
+                opts=people,
             )
         self.register_outputs({"roleArns": {key: role.arn for key, role in self.roles.items()}})
 

@@ -19,7 +19,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from access.core import awsauth, loading
 from access.core import stack_settings as stack_config
 from access.core.loading import LoadedStack
+from access.core.config import load as load_config
 from access.core.model import Organisation
+from access.core.plan.roles import build_roles
+from access.errors import ConfigError
 from access.core.plan.auth import node_map_entry
 from access.stack import pulumi_internals
 
@@ -48,9 +51,17 @@ class Fixtures:
 
 
 class AccessMocks(pulumi_mocks.Mocks):
-    def __init__(self, fixtures: Fixtures, default_live: Callable[[], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        fixtures: Fixtures,
+        default_live: Callable[[], dict[str, Any]] | None = None,
+        role_accounts: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
         self.fixtures = fixtures
         self.default_live = default_live
+        # Role name -> the account its stack creates it in (the trust policy may name another: the identity account).
+        self.role_accounts = role_accounts
+        self._role_accounts: dict[str, str] | None = None
         self.resources: list[Registered] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -88,7 +99,9 @@ class AccessMocks(pulumi_mocks.Mocks):
                 },
             }
         if args.typ == "aws:iam/role:Role":
-            account = _account_of(state.get("assumeRolePolicy", ""))
+            if self._role_accounts is None:
+                self._role_accounts = self.role_accounts() if self.role_accounts is not None else {}
+            account = self._role_accounts.get(state["name"]) or _account_of(state.get("assumeRolePolicy", ""))
             state["arn"] = f"arn:aws:iam::{account}:role{state.get('path', '/')}{state['name']}"
             # Stable across processes (hash() is salted): role ids appear in outputs that tests compare.
             digest = hashlib.sha256(state["name"].encode()).hexdigest().upper()
@@ -161,7 +174,23 @@ def run_program(
         settings = stack_config.parse(stack, config)
         return _eks_live_aws_auth(loading.load_organisation(settings, Path(".")), settings.environment)
 
-    mocks = AccessMocks(fixtures, default_live=eks_live_aws_auth)
+    absolute_dir = project_dir.resolve()  # the program runs from the project directory
+
+    def role_accounts() -> dict[str, str]:
+        if loaded is not None:
+            org, environment = loaded.org, loaded.settings.environment
+        else:
+            try:
+                settings = stack_config.parse(stack, config)
+                directory, label = loading.config_location(settings, absolute_dir)
+                org, environment = load_config(directory, label=label), settings.environment
+            except ConfigError:  # the program reports bad config itself, with its own line
+                return {}
+        if environment not in org.environments:
+            return {}
+        return {role.name: role.arn.split(":")[4] for role in build_roles(org, environment)}
+
+    mocks = AccessMocks(fixtures, default_live=eks_live_aws_auth, role_accounts=role_accounts)
     pulumi_internals.reset_runtime(project="eks-access", stack=stack)
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})

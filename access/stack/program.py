@@ -15,7 +15,7 @@ from access.core.outputs import stack_outputs
 from access.core.stack_settings import StackSettings
 from access.stack.cluster import connect
 from access.stack.cluster_access import ClusterAccess
-from access.stack.iam_component import EnvironmentIam
+from access.stack.iam_component import EnvironmentIam, identity_provider
 
 
 def read_settings() -> StackSettings:
@@ -49,7 +49,7 @@ def main(loaded: LoadedStack | None = None) -> dict[str, Any]:
         settings = read_settings()
         loaded = loading.plan_stack(settings, loading.load_organisation(settings, Path(".")))
     settings, plan = loaded.settings, loaded.plan
-    environment_iam = EnvironmentIam(plan.environment, plan)
+    environment_iam = EnvironmentIam(plan.environment, plan, people_provider=identity_provider(plan, settings))
     connection = connect(plan, settings, environment_iam.roles)
     access = ClusterAccess(
         plan.environment,

@@ -52,6 +52,7 @@ def load(config_dir: Path | str, label: str | None = None) -> Organisation:
         roles=options.roles,
         create_users=options.create_users,
         admin_trust=grants.admin_trust,
+        people=places.people,
         files={name: source.file_label(name) for name in FILES},
     )
     derived.check(org, grants.root, places.nodes, source.role_refs)

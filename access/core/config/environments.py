@@ -15,6 +15,7 @@ from access.core.model import (
     Environment,
     NodeRole,
     NodeType,
+    People,
     Quotas,
 )
 
@@ -25,6 +26,7 @@ class Environments:
     clusters: dict[str, Cluster]
     environments: dict[str, Environment]
     nodes: dict[str, Node]  # each environment's node, for messages about it
+    people: People = People()
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,14 @@ class _AccountDraft:
 
 def read(source: Source) -> Environments:
     root = source.root("environments.yaml").mapping(
-        {"accounts", "clusters", "environments"}, required=("accounts", "clusters", "environments")
+        {"accounts", "clusters", "environments", "people"}, required=("accounts", "clusters", "environments")
     )
     drafts = _accounts(root["accounts"])
     cluster_nodes: dict[str, Node] = {}
     clusters = _clusters(source, root["clusters"], drafts, cluster_nodes)
     environments, env_nodes = _environments(root["environments"], drafts, clusters)
-    accounts = _home_environments(drafts, environments)
+    people = _people(root["people"], drafts, environments) if "people" in root else People()
+    accounts = _home_environments(drafts, environments, people)
     clusters = {
         cid: replace(
             cluster,
@@ -59,18 +62,43 @@ def read(source: Source) -> Environments:
         )
         for cid, cluster in clusters.items()
     }
-    return Environments(accounts, clusters, environments, env_nodes)
+    return Environments(accounts, clusters, environments, env_nodes, people)
 
 
-def _home_environments(drafts: dict[str, _AccountDraft], environments: dict[str, Environment]) -> dict[str, Account]:
+def _people(node: Node, drafts: dict[str, _AccountDraft], environments: dict[str, Environment]) -> People:
+    """``people: {account: <accounts key>, home_environment: <env>}``: the identity account whose IAM users are
+    every environment's people, and the environment whose stack owns its team groups and memberships."""
+    m = node.mapping({"account", "home_environment"}, required=("account",))
+    account = reference(m["account"], drafts, "account", "environments.yaml accounts")
+    declared = m["home_environment"].string().lower() if "home_environment" in m else None
+    home = resolve_home(
+        node, declared, sorted(environments), "identity account", "its IAM groups and memberships"
+    )
+    return People(account=account, home_environment=home)
+
+
+def _home_environments(
+    drafts: dict[str, _AccountDraft], environments: dict[str, Environment], people: People
+) -> dict[str, Account]:
     out: dict[str, Account] = {}
     for aid, draft in drafts.items():
         in_account = [e.id for e in environments.values() if e.account == aid]
-        if not in_account:
-            raise draft.node.error("no environment uses this account; remove it or add an environment")
-        home = resolve_home(
-            draft.node, draft.declared_home, in_account, "account", "the account's IAM groups and memberships"
-        )
+        if people.account:
+            # Every team group lives in the identity account: no workload account has groups to own.
+            if draft.declared_home is not None:
+                raise draft.node.child("home_environment", draft.declared_home).error(
+                    f"people live in account {people.account!r} (people.account), whose groups and memberships "
+                    "the stack of people.home_environment owns; this account has no IAM groups: remove the key"
+                )
+            if not in_account and aid != people.account:
+                raise draft.node.error("no environment uses this account; remove it or add an environment")
+            home = people.home_environment if aid == people.account else ""
+        else:
+            if not in_account:
+                raise draft.node.error("no environment uses this account; remove it or add an environment")
+            home = resolve_home(
+                draft.node, draft.declared_home, in_account, "account", "the account's IAM groups and memberships"
+            )
         out[aid] = Account(id=aid, account_id=draft.number, quotas=draft.quotas, home_environment=home)
     return out
 

@@ -21,7 +21,7 @@ from typing import Any
 from access.core import awsauth, iam
 from access.core.model import AuthMode, Organisation
 from access.core.plan.environment import plan_environment
-from access.core.plan.groups import account_groups, build_group_policies
+from access.core.plan.groups import account_groups, build_group_policies, people_environments
 from access.core.plan.roles import build_roles
 from access.core.plan.types import EnvironmentPlan, Manifest, RolePlan
 
@@ -98,7 +98,8 @@ def render_cluster(
     envs = tuple(sorted(e for e, env in org.environments.items() if env.cluster == cluster_id))
     env_plans = {e: plans.get(e) or plan_environment(org, e, auth_mode(e)) for e in envs}
     modes = {plan.auth_mode for plan in env_plans.values()}
-    accounts = sorted({org.environments[e].account for e in envs})
+    # The accounts the cluster's people come from: where their memberships and group policies are.
+    accounts = sorted({org.people_account(e) for e in envs})
     roles = tuple(
         role_document(e, plan.account_id, role) for e, plan in sorted(env_plans.items()) for role in plan.roles
     )
@@ -140,10 +141,10 @@ def _aws_auth(plans: dict[str, EnvironmentPlan]) -> tuple[str, str]:
 
 
 def _group_policies(org: Organisation, account: str, plans: dict[str, EnvironmentPlan]) -> list[GroupPolicyDocument]:
-    """Every environment of the account puts its inline policy on the team groups; all of them count."""
+    """Every environment whose people are in the account puts its inline policy on the team groups; all count."""
     account_id = org.accounts[account].account_id
     out = []
-    for env in sorted(e for e, environment in org.environments.items() if environment.account == account):
+    for env in people_environments(org, account):
         plan = plans.get(env)
         policies = plan.group_policies if plan is not None else build_group_policies(org, env, build_roles(org, env))
         out += [GroupPolicyDocument(account_id, p.group_name, p.policy_name, _json(p.document)) for p in policies]

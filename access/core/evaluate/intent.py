@@ -98,7 +98,8 @@ def _people(org: Organisation, env: str, result: Intent) -> None:
     user of the account (people come through ``roles.trusted_principals``), so members are declared nothing."""
     members_may_assume = org.roles.trust_account_root
     access_file = org.files["access.yaml"]
-    account_id = org.accounts[org.environments[env].account].account_id
+    # People are IAM users of the people account: the environment's own, or the central identity account.
+    account_id = org.accounts[org.people_account(env)].account_id
     open_to_account = Principal(PrincipalKind.ACCOUNT, account_id)
     for grant in org.grants:
         if grant.environment != env:

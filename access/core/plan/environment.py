@@ -42,11 +42,12 @@ def plan_environment(
 
     roles = build_roles(org, env_id)
     group_policies = build_group_policies(org, env_id, roles)
-    owns_account_iam = account.home_environment == env_id
+    people = org.accounts[org.people_account(env_id)]
+    owns_account_iam = people.home_environment == env_id
     groups: tuple[GroupPlan, ...] = ()
     memberships: tuple[MembershipPlan, ...] = ()
     if owns_account_iam:
-        groups, memberships = account_groups(org, env.account)
+        groups, memberships = account_groups(org, people.id)
     users_to_create = tuple(sorted(m.user for m in memberships)) if org.create_users else ()
 
     map_roles = build_map_roles(org, env_id, roles) if auth_mode.writes_config_map else ()
@@ -83,6 +84,8 @@ def plan_environment(
         retired_node_roles=cluster.retired_node_roles,
         environments_file=org.files["environments.yaml"],
         access_file=org.files["access.yaml"],
+        people_account=people.id,
+        people_account_id=people.account_id,
     )
 
 

@@ -1,5 +1,8 @@
 """The teams' IAM groups in an account: the groups and memberships (owned by the account's home environment) and
-each environment's inline policy on them, allowing exactly that environment's roles."""
+each environment's inline policy on them, allowing exactly that environment's roles.
+
+The groups of an environment's people live in its people account (``Organisation.people_account``): its own
+account by default, or the central identity account, which then holds every environment's group policies."""
 
 from __future__ import annotations
 
@@ -30,10 +33,15 @@ def build_group_policies(org: Organisation, env_id: str, roles: tuple[RolePlan, 
     )
 
 
+def people_environments(org: Organisation, account: str) -> list[str]:
+    """The environments whose people (and team groups, with their group policies) are in ``account``."""
+    return sorted(e for e in org.environments if org.people_account(e) == account)
+
+
 def account_team_groups(org: Organisation, account: str) -> list[str]:
-    """Teams that need an IAM group in this account: those with any role to assume there."""
-    teams = {g.team for g in org.grants if org.environments[g.environment].account == account}
-    if any(e.account == account for e in org.environments.values()):
+    """Teams that need an IAM group in this account: those with any role to assume from here."""
+    teams = {g.team for g in org.grants if org.people_account(g.environment) == account}
+    if any(org.people_account(e) == account for e in org.environments):
         teams.update(org.admin_teams)
     return sorted(teams)
 

@@ -55,14 +55,16 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
         )
 
     roles: list[RolePlan] = []
-    open_trust = iam.human_trust_policy(account.account_id, settings)
+    # People roles trust the account the people live in: this one, or the central identity account.
+    people_id = org.accounts[org.people_account(env_id)].account_id
+    open_trust = iam.human_trust_policy(people_id, settings)
 
     def human_trust(teams: Iterable[str], trust: Trust) -> iam.PolicyDocument:
         """Open trust is the same for every role (computed once); closed trust names the teams' members."""
         if trust is Trust.ACCOUNT:
             return open_trust
         members = tuple(sorted({m for team in teams for m in org.teams[team].members}, key=str.lower))
-        return iam.human_trust_policy(account.account_id, settings, members)
+        return iam.human_trust_policy(people_id, settings, members)
 
     # Human roles: one per project-environment (and level, when the naming template includes {level}).
     teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)

@@ -107,7 +107,7 @@ class EnvironmentPlan:
     cluster: str
     cluster_name: str
     auth_mode: AuthMode
-    owns_account_iam: bool
+    owns_account_iam: bool  # the stack owns the team groups and memberships of the people account
     owns_cluster_objects: bool  # node/break-glass access entries and cluster-scoped RBAC (the cluster's home env)
     roles: tuple[RolePlan, ...]
     groups: tuple[GroupPlan, ...]
@@ -125,6 +125,15 @@ class EnvironmentPlan:
     # How messages raised while applying (the live aws-auth merge) name the config files.
     environments_file: str = "config/environments.yaml"
     access_file: str = "config/access.yaml"
+    # Where the people (IAM users) and the team groups this stack writes policies on live: the environment's own
+    # account, or the central identity account (people.account in environments.yaml).
+    people_account: str = ""
+    people_account_id: str = ""
+
+    @property
+    def people_elsewhere(self) -> bool:
+        """The team groups are in another account than the roles: the stack writes them through a second provider."""
+        return bool(self.people_account_id) and self.people_account_id != self.account_id
 
     def role(self, key: str) -> RolePlan:
         for role in self.roles:
