@@ -250,37 +250,39 @@ def check_account(
 
 
 def check_identity_role(
-    settings: StackSettings, people_account: str, people_account_id: str, workload_account_id: str,
+    settings: StackSettings,
+    account: str,
+    account_id: str,
+    why: str,
     environments_file: str = "config/environments.yaml",
 ) -> None:
-    """``access:identityRoleArn`` is set exactly when the people live in another account, and names a role there.
-
-    The stack's own credentials are the workload account's (``aws:allowedAccountIds``); the team groups of a
-    central identity account are written through a second provider that assumes this role."""
+    """``access:identityRoleArn`` is set exactly when the stack reaches another account (``account_id``, "" for
+    none): the identity account the people live in, or the Identity Center administrator account; and names a role
+    there. The stack's own credentials are the workload account's (``aws:allowedAccountIds``); that account's
+    resources are written through a second provider that assumes this role."""
     key = "config.access:identityRoleArn"
     label = f"Pulumi.{settings.stack}.yaml"
-    if people_account_id == workload_account_id:
+    if not account_id:
         if settings.identity_role_arn is not None:
             raise ConfigError(
                 label,
                 key,
-                f"environment {settings.environment!r} keeps its people in its own account ({workload_account_id}): "
-                "there is no identity account to reach; remove the key",
+                f"environment {settings.environment!r} keeps its people in its own account and has no Identity "
+                "Center permission sets administered elsewhere: there is no identity account to reach; remove the key",
             )
         return
     if settings.identity_role_arn is None:
         raise ConfigError(
             label,
             key,
-            f"required: people live in account {people_account!r} ({people_account_id}, people.account in "
-            f"{environments_file}); set it to the role this stack assumes there to write the team groups' "
-            f"policies, e.g. arn:aws:iam::{people_account_id}:role/eks-access-identity",
+            f"required: {why} account {account!r} ({account_id}, in {environments_file}); set it to the role this "
+            f"stack assumes there, e.g. arn:aws:iam::{account_id}:role/eks-access-identity",
         )
     parsed = names.parse_arn(settings.identity_role_arn)
-    if isinstance(parsed, names.Arn) and parsed.account != people_account_id:
+    if isinstance(parsed, names.Arn) and parsed.account != account_id:
         raise ConfigError(
             label,
             key,
-            f"{settings.identity_role_arn!r} is in account {parsed.account}, not the identity account "
-            f"{people_account!r} ({people_account_id}); name a role there",
+            f"{settings.identity_role_arn!r} is in account {parsed.account}, not account {account!r} ({account_id}); "
+            "name a role there",
         )

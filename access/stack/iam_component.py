@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from access.core import iam
-from access.core.plan.types import EnvironmentPlan
+from access.core.plan.types import EnvironmentPlan, PermissionSetPlan
 from access.core.stack_settings import StackSettings
 
 PATCH_FORCE = "pulumi.com/patchForce"
@@ -26,13 +26,13 @@ def identity_provider(plan: EnvironmentPlan, settings: StackSettings) -> aws.Pro
 
     It assumes ``access:identityRoleArn`` (required then: ``loading`` checks it names a role of that account) and,
     like the stack's own provider with ``aws:allowedAccountIds``, refuses credentials of any other account."""
-    if not plan.people_elsewhere:
+    if not plan.identity_account_id:
         return None
     assert settings.identity_role_arn is not None  # stack_settings.check_identity_role
     return aws.Provider(
         "identity",
         region=settings.region,
-        allowed_account_ids=[plan.people_account_id],
+        allowed_account_ids=[plan.identity_account_id],
         assume_roles=[
             aws.ProviderAssumeRoleArgs(role_arn=settings.identity_role_arn, session_name=f"eks-access-{settings.stack}")
         ],
@@ -53,8 +53,10 @@ class EnvironmentIam(pulumi.ComponentResource):
         super().__init__("eks-access:iam:EnvironmentIam", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Groups, users, memberships and group policies live where the people are (the identity account's
-        # provider, when they are elsewhere); roles are always the workload account's.
-        people = pulumi.ResourceOptions(parent=self, provider=people_provider)
+        # provider, when they are elsewhere); roles are always the workload account's. Permission sets are
+        # managed from the Identity Center administrator account (the identity provider, when that is elsewhere).
+        people = pulumi.ResourceOptions(parent=self, provider=people_provider if plan.people_elsewhere else None)
+        sso = pulumi.ResourceOptions(parent=self, provider=people_provider)
         self.roles: dict[str, aws.iam.Role] = {}
         for role in plan.roles:
             self.roles[role.key] = aws.iam.Role(
@@ -81,7 +83,9 @@ class EnvironmentIam(pulumi.ComponentResource):
         # Retained when a team goes away: the home environment's stack runs first, while the other environments'
         # inline policies are still attached and IAM refuses to delete the group. Left empty (its memberships go
         # with the team), it is deleted by hand once every stack has run (docs/iam.md).
-        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True, provider=people_provider)
+        retained = pulumi.ResourceOptions(
+            parent=self, retain_on_delete=True, provider=people_provider if plan.people_elsewhere else None
+        )
         self.groups: dict[str, aws.iam.Group] = {
             group.team: aws.iam.Group(f"{name}-{group.name}", name=group.name, path=group.path, opts=retained)
             for group in plan.groups
@@ -110,7 +114,53 @@ class EnvironmentIam(pulumi.ComponentResource):
                 groups=[self.groups[g].name for g in _teams_of(plan, membership.groups)],
                 opts=people,
             )
+        for permission_set in plan.permission_sets:
+            self._permission_set(name, plan, permission_set, sso)
         self.register_outputs({"roleArns": {key: role.arn for key, role in self.roles.items()}})
+
+    def _permission_set(
+        self, name: str, plan: EnvironmentPlan, permission_set: PermissionSetPlan, opts: pulumi.ResourceOptions
+    ) -> None:
+        """The team's permission set for this environment, its inline policy (the roles' ARNs from their outputs)
+        and its assignment to the Identity Center group in this environment's account."""
+        prefix = f"{name}-{permission_set.name}"
+        created = aws.ssoadmin.PermissionSet(
+            prefix,
+            instance_arn=plan.identity_center_instance_arn,
+            name=permission_set.name,
+            description=f"eks-access: team {permission_set.team} in environment {plan.environment}",
+            session_duration="PT1H",  # role chaining caps the chained session at one hour anyway
+            opts=opts,
+        )
+        arns = [self.roles[key].arn for key in permission_set.role_keys]
+        aws.ssoadmin.PermissionSetInlinePolicy(
+            f"{prefix}-policy",
+            instance_arn=plan.identity_center_instance_arn,
+            permission_set_arn=created.arn,
+            inline_policy=pulumi.Output.all(*arns).apply(
+                lambda resolved: iam.policy_json(iam.permission_set_policy(resolved))
+            ),
+            opts=opts,
+        )
+        group = aws.identitystore.get_group_output(
+            identity_store_id=plan.identity_store_id,
+            alternate_identifier=aws.identitystore.GetGroupAlternateIdentifierArgs(
+                unique_attribute=aws.identitystore.GetGroupAlternateIdentifierUniqueAttributeArgs(
+                    attribute_path="DisplayName", attribute_value=permission_set.group
+                )
+            ),
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=opts.provider),
+        )
+        aws.ssoadmin.AccountAssignment(
+            f"{prefix}-assignment",
+            instance_arn=plan.identity_center_instance_arn,
+            permission_set_arn=created.arn,
+            principal_id=group.group_id,
+            principal_type="GROUP",
+            target_id=permission_set.account_id,
+            target_type="AWS_ACCOUNT",
+            opts=opts,
+        )
 
 
 def _teams_of(plan: EnvironmentPlan, group_names: tuple[str, ...]) -> list[str]:

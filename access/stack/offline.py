@@ -18,12 +18,12 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from access.core import awsauth, loading
 from access.core import stack_settings as stack_config
-from access.core.loading import LoadedStack
 from access.core.config import load as load_config
+from access.core.loading import LoadedStack
 from access.core.model import Organisation
+from access.core.plan.auth import node_map_entry
 from access.core.plan.roles import build_roles
 from access.errors import ConfigError
-from access.core.plan.auth import node_map_entry
 from access.stack import pulumi_internals
 
 FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
@@ -108,6 +108,8 @@ class AccessMocks(pulumi_mocks.Mocks):
             state["uniqueId"] = "AROA" + digest[:17]
         elif args.typ == "aws:iam/group:Group":
             state["arn"] = f"arn:aws:iam::000000000000:group{state.get('path', '/')}{state['name']}"
+        elif args.typ == "aws:ssoadmin/permissionSet:PermissionSet":
+            state["arn"] = f"arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-{args.name[-16:]}"
         elif args.typ == "aws:iam/user:User":
             state["arn"] = f"arn:aws:iam::000000000000:user/{state['name']}"
         elif args.typ == "eks:index:Cluster":
@@ -125,6 +127,17 @@ class AccessMocks(pulumi_mocks.Mocks):
                 "endpoint": FAKE_ENDPOINT,
                 "certificateAuthorities": [{"data": FAKE_CA}],
                 "accessConfigs": [],
+            }, []
+        if args.token == "aws:identitystore/getGroup:getGroup":
+            # The group's id in the identity store, as AWS would answer it (a stable fake per display name).
+            wanted = (args.args.get("alternateIdentifier") or {}).get("uniqueAttribute") or {}
+            digest = hashlib.sha256(str(wanted.get("attributeValue", "")).encode()).hexdigest()
+            group_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+            return {
+                "groupId": group_id,
+                "id": group_id,
+                "displayName": wanted.get("attributeValue", ""),
+                "identityStoreId": args.args.get("identityStoreId", ""),
             }, []
         return {}, []
 

@@ -280,9 +280,9 @@ def test_the_identity_role_is_required_when_people_live_elsewhere(example: Examp
     with pytest.raises(ConfigError) as error:
         load_stack(example.root, "prod")
     assert str(error.value) == (
-        "Pulumi.prod.yaml: config.access:identityRoleArn: required: people live in account 'identity' "
-        "(111111111111, people.account in config/environments.yaml); set it to the role this stack assumes there "
-        "to write the team groups' policies, e.g. arn:aws:iam::111111111111:role/eks-access-identity"
+        "Pulumi.prod.yaml: config.access:identityRoleArn: required: people live (people.account) in account "
+        "'identity' (111111111111, in config/environments.yaml); set it to the role this stack assumes there, e.g. "
+        "arn:aws:iam::111111111111:role/eks-access-identity"
     )
 
 
@@ -292,6 +292,7 @@ def test_the_identity_role_must_be_in_the_identity_account(example: Example) -> 
         load_stack(example.root, "prod")
     assert str(error.value).startswith(
         f"Pulumi.prod.yaml: config.access:identityRoleArn: 'arn:aws:iam::{PROD}:role/x' is in account {PROD}, not "
+        "account 'identity'"
     )
 
 
@@ -306,8 +307,9 @@ def test_the_identity_role_is_refused_without_an_identity_account(tmp_path: Path
     with pytest.raises(ConfigError) as error:
         load_stack(tmp_path, "dev")
     assert str(error.value) == (
-        "Pulumi.dev.yaml: config.access:identityRoleArn: environment 'dev' keeps its people in its own account "
-        "(111122223333): there is no identity account to reach; remove the key"
+        "Pulumi.dev.yaml: config.access:identityRoleArn: environment 'dev' keeps its people in its own account and "
+        "has no Identity Center permission sets administered elsewhere: there is no identity account to reach; "
+        "remove the key"
     )
 
 

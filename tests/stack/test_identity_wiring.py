@@ -52,3 +52,33 @@ def test_roles_land_in_the_workload_account(run: tuple[str, OfflineRun]) -> None
     for role in offline.of_type("aws:iam/role:Role"):
         trust = json.loads(role.inputs["assumeRolePolicy"])
         assert [s["Principal"] for s in trust["Statement"]] == [{"AWS": "arn:aws:iam::111111111111:root"}]
+
+
+def test_identity_center_resources_go_through_the_identity_provider() -> None:
+    offline = run_program(REPO / "examples" / "identity-center", "prod")
+    (provider,) = [r for r in offline.created() if r.type == "pulumi:providers:aws"]
+    assert json.loads(provider.inputs["allowedAccountIds"]) == ["999999999999"]
+    sets = offline.of_type("aws:ssoadmin/permissionSet:PermissionSet")
+    assert sorted(s.inputs["name"] for s in sets) == ["eks.payments.prod", "eks.platform.prod"]
+    assignments = offline.of_type("aws:ssoadmin/accountAssignment:AccountAssignment")
+    assert {(a.inputs["principalType"], a.inputs["targetId"], a.inputs["targetType"]) for a in assignments} == {
+        ("GROUP", "333333333333", "AWS_ACCOUNT")
+    }
+    policies = offline.of_type("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy")
+    resources = sorted(json.loads(p.inputs["inlinePolicy"])["Statement"][0]["Resource"] for p in policies)
+    assert resources == [
+        "arn:aws:iam::333333333333:role/prod-cluster-admins",
+        "arn:aws:iam::333333333333:role/projecta-prod-humans",
+    ]
+    for resource in (*sets, *assignments, *policies):
+        assert resource.provider is not None and "::identity::" in resource.provider
+    # The groups are looked up by display name in the identity store, through the same provider.
+    lookups = [args for token, args in offline.calls if token == "aws:identitystore/getGroup:getGroup"]
+    assert sorted(a["alternateIdentifier"]["uniqueAttribute"]["attributeValue"] for a in lookups) == [
+        "Payments",
+        "Platform",
+    ]
+    assert {a["identityStoreId"] for a in lookups} == {"d-0123456789"}
+    # IAM users of the workload account (search) keep their group there, through the stack's own provider.
+    (group,) = offline.of_type("aws:iam/group:Group")
+    assert group.inputs["name"] == "eks-access-search" and not group.provider

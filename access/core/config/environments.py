@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from access.core import names
 from access.core.config.nodes import Node, Source, reference, unique_ids
@@ -13,6 +13,7 @@ from access.core.model import (
     Account,
     Cluster,
     Environment,
+    IdentityCenter,
     NodeRole,
     NodeType,
     People,
@@ -26,7 +27,7 @@ class Environments:
     clusters: dict[str, Cluster]
     environments: dict[str, Environment]
     nodes: dict[str, Node]  # each environment's node, for messages about it
-    people: People = People()
+    people: People = field(default_factory=People)
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,45 @@ def read(source: Source) -> Environments:
 def _people(node: Node, drafts: dict[str, _AccountDraft], environments: dict[str, Environment]) -> People:
     """``people: {account: <accounts key>, home_environment: <env>}``: the identity account whose IAM users are
     every environment's people, and the environment whose stack owns its team groups and memberships."""
-    m = node.mapping({"account", "home_environment"}, required=("account",))
+    m = node.mapping({"account", "home_environment", "identity_center"})
+    center = _identity_center(m["identity_center"], drafts) if "identity_center" in m else None
+    if "account" not in m:
+        if "home_environment" in m:
+            raise m["home_environment"].error("only read with people.account (the identity account); remove it")
+        if center is None:
+            raise node.error("set people.account (an identity account) or people.identity_center, or remove people")
+        return People(identity_center=center)
     account = reference(m["account"], drafts, "account", "environments.yaml accounts")
+    if center is not None and center.account != account:
+        raise (
+            m["identity_center"]
+            .child("account", center.account)
+            .error(
+                f"must be the identity account {account!r} (people.account): one identity provider per stack reaches "
+                "both the IAM users' groups and Identity Center"
+            )
+        )
     declared = m["home_environment"].string().lower() if "home_environment" in m else None
-    home = resolve_home(
-        node, declared, sorted(environments), "identity account", "its IAM groups and memberships"
+    home = resolve_home(node, declared, sorted(environments), "identity account", "its IAM groups and memberships")
+    return People(account=account, home_environment=home, identity_center=center)
+
+
+def _identity_center(node: Node, drafts: dict[str, _AccountDraft]) -> IdentityCenter:
+    """``people.identity_center: {instance_arn, identity_store_id, account}``."""
+    m = node.mapping(
+        {"instance_arn", "identity_store_id", "account"},
+        required=tuple(("instance_arn", "identity_store_id", "account")),
     )
-    return People(account=account, home_environment=home)
+    instance = m["instance_arn"].string()
+    if not names.SSO_INSTANCE_ARN_RE.match(instance):
+        raise m["instance_arn"].error(
+            f"{instance!r} is not an Identity Center instance ARN like arn:aws:sso:::instance/ssoins-0123456789abcdef"
+        )
+    store = m["identity_store_id"].string()
+    if not names.IDENTITY_STORE_ID_RE.match(store):
+        raise m["identity_store_id"].error(f"{store!r} is not an identity store id like d-1234567890")
+    account = reference(m["account"], drafts, "account", "environments.yaml accounts")
+    return IdentityCenter(instance_arn=instance, identity_store_id=store, account=account)
 
 
 def _home_environments(
@@ -94,6 +127,10 @@ def _home_environments(
                 raise draft.node.error("no environment uses this account; remove it or add an environment")
             home = people.home_environment if aid == people.account else ""
         else:
+            center = people.identity_center.account if people.identity_center else None
+            if not in_account and aid == center:
+                out[aid] = Account(id=aid, account_id=draft.number, quotas=draft.quotas, home_environment="")
+                continue
             if not in_account:
                 raise draft.node.error("no environment uses this account; remove it or add an environment")
             home = resolve_home(

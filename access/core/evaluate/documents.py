@@ -21,7 +21,7 @@ from typing import Any
 from access.core import awsauth, iam
 from access.core.model import AuthMode, Organisation
 from access.core.plan.environment import plan_environment
-from access.core.plan.groups import account_groups, build_group_policies, people_environments
+from access.core.plan.groups import account_groups, build_group_policies, build_permission_sets, people_environments
 from access.core.plan.roles import build_roles
 from access.core.plan.types import EnvironmentPlan, Manifest, RolePlan
 
@@ -43,6 +43,17 @@ class GroupPolicyDocument:
     account_id: str
     group: str
     name: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PermissionSetDocument:
+    """An Identity Center permission set assigned to a group in an account, with its inline policy: IAM Identity
+    Center provisions it there as the role ``AWSReservedSSO_<name>_<suffix>`` under ``/aws-reserved/...``."""
+
+    account_id: str
+    name: str
+    group: str
     document: dict[str, Any]
 
 
@@ -77,6 +88,7 @@ class ClusterDocuments:
     map_users: str
     access_entries: tuple[AccessEntryDocument, ...]
     manifests: tuple[Manifest, ...]
+    permission_sets: tuple[PermissionSetDocument, ...] = ()
 
 
 def _json(document: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +140,11 @@ def render_cluster(
             for e in plan.access_entries
         ),
         manifests=tuple(m for plan in env_plans.values() for m in plan.manifests),
+        permission_sets=tuple(
+            p
+            for account in sorted({org.environments[e].account for e in envs})
+            for p in _permission_sets(org, account, plans)
+        ),
     )
 
 
@@ -148,6 +165,16 @@ def _group_policies(org: Organisation, account: str, plans: dict[str, Environmen
         plan = plans.get(env)
         policies = plan.group_policies if plan is not None else build_group_policies(org, env, build_roles(org, env))
         out += [GroupPolicyDocument(account_id, p.group_name, p.policy_name, _json(p.document)) for p in policies]
+    return out
+
+
+def _permission_sets(org: Organisation, account: str, plans: dict[str, EnvironmentPlan]) -> list[PermissionSetDocument]:
+    """Every environment of the account assigns its Identity Center teams' permission sets there; all count."""
+    out = []
+    for env in sorted(e for e, environment in org.environments.items() if environment.account == account):
+        plan = plans.get(env)
+        sets = plan.permission_sets if plan is not None else build_permission_sets(org, env, build_roles(org, env))
+        out += [PermissionSetDocument(p.account_id, p.name, p.group, _json(p.document)) for p in sets]
     return out
 
 

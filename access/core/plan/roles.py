@@ -60,11 +60,20 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
     open_trust = iam.human_trust_policy(people_id, settings)
 
     def human_trust(teams: Iterable[str], trust: Trust) -> iam.PolicyDocument:
-        """Open trust is the same for every role (computed once); closed trust names the teams' members."""
-        if trust is Trust.ACCOUNT:
+        """Open trust is the same for every role (computed once); closed trust names the teams' members; Identity
+        Center teams add their permission sets' roles in this account."""
+        teams = tuple(teams)
+        permission_sets = tuple(
+            names.permission_set_name(t, env_id) for t in sorted(teams) if org.teams[t].identity_center_group
+        )
+        sso = (account.account_id, permission_sets) if permission_sets else None
+        users = [t for t in teams if not org.teams[t].identity_center_group]
+        if trust is Trust.ACCOUNT and sso is None:
             return open_trust
+        if trust is Trust.ACCOUNT:
+            return iam.human_trust_policy(people_id, settings, None if users else (), sso=sso)
         members = tuple(sorted({m for team in teams for m in org.teams[team].members}, key=str.lower))
-        return iam.human_trust_policy(people_id, settings, members)
+        return iam.human_trust_policy(people_id, settings, members, sso=sso)
 
     # Human roles: one per project-environment (and level, when the naming template includes {level}).
     teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)
