@@ -136,7 +136,8 @@ def _refusal(org: Organisation, docs: ClusterDocuments) -> str:
 
 def _with_trust_principal(docs: ClusterDocuments, role_name: str, principal: str) -> ClusterDocuments:
     roles = []
-    for role in docs.roles:
+    for original in docs.roles:
+        role = original
         if role.name == role_name:
             statement = {**role.trust["Statement"][0], "Principal": {"AWS": principal}}
             role = dataclasses.replace(role, trust={**role.trust, "Statement": [statement]})
@@ -321,3 +322,22 @@ def test_without_people_nothing_changes(sample_org: Organisation) -> None:
         PrincipalKind.USER,
         PrincipalKind.ACCOUNT,
     }
+
+
+def test_an_identity_account_user_gets_the_workload_roles(org: Organisation) -> None:
+    from access.core.callers import admissions, caller_from_arn
+
+    plan = plan_environment(org, "prod")
+    alice = caller_from_arn(f"arn:aws:iam::{IDENTITY}:user/alice")
+    assert [(a.role.arn, a.session_name) for a in admissions(plan, org, alice)] == [
+        (f"arn:aws:iam::{PROD}:role/projecta-prod-humans", "alice")
+    ]
+    # The workload account's own user of the same name is somebody else: no trust admits it.
+    assert admissions(plan, org, caller_from_arn(f"arn:aws:iam::{PROD}:user/alice")) == []
+
+
+def test_whois_names_the_identity_account_user(org: Organisation) -> None:
+    from access.commands.whois.roles import known_roles
+
+    (known,) = [k for k in known_roles(org, ["prod"]) if k.arn.endswith("/projecta-prod-humans")]
+    assert (known.account_id, known.people_account_id) == (PROD, IDENTITY)

@@ -164,7 +164,8 @@ def test_a_permission_set_reaching_another_role_that_trusts_it_is_an_over_grant(
     """The trust and the permission set's policy must both allow: widen both and Payments reaches cluster-admin."""
     docs = check_stack(org, plan_environment(org, "dev")).documents
     sets = []
-    for p in docs.permission_sets:
+    for original_set in docs.permission_sets:
+        p = original_set
         if p.name == "eks.payments.dev":
             statement = {**p.document["Statement"][0], "Resource": f"arn:aws:iam::{DEV}:role/*"}
             p = dataclasses.replace(p, document={**p.document, "Statement": [statement]})
@@ -172,7 +173,8 @@ def test_a_permission_set_reaching_another_role_that_trusts_it_is_an_over_grant(
     widened = dataclasses.replace(docs, permission_sets=tuple(sets))
     assert evaluate(widened).assumers == evaluate(docs).assumers  # the policy alone: the admin trust keeps it out
     roles = []
-    for role in docs.roles:
+    for original in docs.roles:
+        role = original
         if role.name == "dev-cluster-admins":
             role = dataclasses.replace(
                 role,
@@ -188,7 +190,8 @@ def test_an_exact_sso_role_arn_in_the_trust_is_an_under_grant(org: Organisation)
     evaluator checks with another suffix, so it never passes."""
     docs = check_stack(org, plan_environment(org, "dev")).documents
     roles = []
-    for role in docs.roles:
+    for original in docs.roles:
+        role = original
         if role.name == "projecta-dev-humans":
             statement = dict(role.trust["Statement"][0])
             exact = f"arn:aws:iam::{DEV}:{SSO_PATH}AWSReservedSSO_eks.payments.dev_aaaaaaaaaaaaaaaa"
@@ -258,3 +261,20 @@ def test_the_permission_sets_per_account_quota_is_preflighted(
     assert example.load_error().startswith(
         "config/environments.yaml: people.identity_center: eks-access would create 4 permission sets; "
     )
+
+
+def test_an_sso_caller_may_enter_exactly_its_permission_sets_roles(org: Organisation) -> None:
+    from access.core.callers import admissions, caller_from_arn
+
+    plan = plan_environment(org, "dev")
+    payments = caller_from_arn(
+        f"arn:aws:sts::{DEV}:assumed-role/AWSReservedSSO_eks.payments.dev_1234567890abcdef/alice@example.com"
+    )
+    admitted = admissions(plan, org, payments)
+    assert [(a.role.name, a.session_name, a.mfa) for a in admitted] == [
+        ("projecta-dev-humans", "alice@example.com", False)
+    ]
+    other = caller_from_arn(f"arn:aws:sts::{DEV}:assumed-role/AWSReservedSSO_ReadOnly_1234567890abcdef/bob")
+    assert admissions(plan, org, other) == []
+    identity_user = caller_from_arn(f"arn:aws:iam::{DEV}:user/carol")
+    assert [a.role.name for a in admissions(plan, org, identity_user)] == ["projectb-dev-humans"]
