@@ -133,17 +133,21 @@ def _admitting_statement(trust: iam.PolicyDocument, caller: Caller) -> dict[str,
     return None
 
 
-def _principal_arn_admits(statement: Mapping[str, Any], caller: Caller) -> bool:
-    """An ``aws:PrincipalArn`` ``ArnLike``/``ArnEquals`` condition (Identity Center permission-set roles, closed
-    lists) admits the caller: a role session's ARN carries no path, so the patterns are compared without theirs."""
+def _principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
     condition = statement.get("Condition") or {}
-    patterns = [
+    return [
         str(p)
         for operator in ("ArnLike", "ArnEquals", "StringLike", "StringEquals")
         for value in [(condition.get(operator) or {}).get("aws:PrincipalArn")]
         if value is not None
         for p in ([value] if isinstance(value, str) else value)
     ]
+
+
+def _principal_arn_admits(statement: Mapping[str, Any], caller: Caller) -> bool:
+    """An ``aws:PrincipalArn`` ``ArnLike``/``ArnEquals`` condition (Identity Center permission-set roles, closed
+    lists) admits the caller: a role session's ARN carries no path, so the patterns are compared without theirs."""
+    patterns = _principal_arn_patterns(statement)
     if not patterns:
         return True
     arn = caller.role_arn or caller.arn
@@ -163,6 +167,9 @@ def _admission(role: RolePlan, statement: Mapping[str, Any], session_name: str, 
 
 
 def _via(statement: Mapping[str, Any], caller: Caller) -> str:
+    pattern = next(iter(_principal_arn_patterns(statement)), None)
+    if pattern is not None:
+        return f"trusted principal {names.strip_role_path(pattern)} (aws:PrincipalArn)"
     named = next(p for p in _principals(statement) if _names_caller(p, caller))
     if named == iam.account_root(caller.account_id):
         return f"trusted principal {named} (your own permissions must also allow sts:AssumeRole on it)"

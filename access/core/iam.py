@@ -179,16 +179,17 @@ def human_trust_policy(
     settings: RoleSettings,
     members: tuple[str, ...] | None = None,
     sso: tuple[str, tuple[str, ...]] | None = None,
+    users: bool = True,
 ) -> PolicyDocument:
     """Trust for a role people assume: the account root with the session-name and MFA conditions, plus any
     explicitly trusted principals (e.g. SSO roles).
 
     Open (``members`` None): who may assume is decided by identity policies, eks-access's group policies and
     any other the account's principals have. Closed: only the IAM users named (still needing the group policy);
-    no statement for users when none are named. ``sso`` is (account id, permission sets): the Identity Center
+    ``users`` False (only Identity Center teams): no statement for IAM users. ``sso`` is (account id, permission sets): the Identity Center
     teams' permission-set roles in that account (:func:`identity_center_statement`)."""
     statements = []
-    if settings.trust_account_root and (members is None or members):
+    if settings.trust_account_root and users:
         statements.append(
             _statement(
                 "AccountUsersAllowedByGroupPolicy" if members is None else "TeamMembersAllowedByGroupPolicy",
@@ -214,17 +215,16 @@ def human_trust_policy(
         # Identity Center roles named in trusted_principals: by pattern on aws:PrincipalArn (the principal is their
         # account), with what role chaining from an SSO session needs and without MFA (see identity_center_statement).
         accounts = sorted({names.parse_arn_account(p) for p in sso_roles})
-        conditions: dict[str, dict[str, Any]] = {"ArnLike": {"aws:PrincipalArn": sso_roles}}
-        if settings.external_id is not None:
-            conditions["StringEquals"] = {"sts:ExternalId": settings.external_id}
-        statements.append(
-            _statement(
-                "TrustedIdentityCenterRoles",
-                {"AWS": _one_or_sorted(account_root(a) for a in accounts)},
-                SSO_ACTIONS,
-                conditions,
-            )
-        )
+        principal = {"AWS": _one_or_sorted(account_root(a) for a in accounts)}
+        arn_like: dict[str, dict[str, Any]] = {"ArnLike": {"aws:PrincipalArn": sso_roles}}
+        if settings.external_id is None:
+            statements.append(_statement("TrustedIdentityCenterRoles", principal, SSO_ACTIONS, arn_like))
+        else:
+            # sts:ExternalId is a key of sts:AssumeRole only: the chaining actions get their own statement (the
+            # AssumeRole itself still needs the ExternalId, so they admit nobody new).
+            with_id = {**arn_like, "StringEquals": {"sts:ExternalId": settings.external_id}}
+            statements.append(_statement("TrustedIdentityCenterRoles", principal, "sts:AssumeRole", with_id))
+            statements.append(_statement("TrustedIdentityCenterRoleChaining", principal, SSO_ACTIONS[1:], arn_like))
     if sso is not None:
         statements.append(identity_center_statement(*sso))
     return {"Version": VERSION, "Statement": statements}
@@ -299,23 +299,10 @@ def ci_trust_policy(account_id: str, ci: CiDeployer) -> PolicyDocument:
 def permission_set_policy(role_arns: Iterable[str]) -> PolicyDocument:
     """A permission set's inline policy: assume exactly these roles, passing on the session's source identity and
     tags (which role chaining from an SSO session may carry)."""
-    arns = sorted(set(role_arns))
-    if not arns:
-        raise ValueError("a permission set policy needs at least one role ARN")
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {
-                "Sid": "AssumeEksAccessRoles",
-                "Effect": "Allow",
-                "Action": SSO_ACTIONS,
-                "Resource": arns[0] if len(arns) == 1 else arns,
-            }
-        ],
-    }
+    return assume_roles_policy(role_arns, SSO_ACTIONS)
 
 
-def assume_roles_policy(role_arns: Iterable[str]) -> PolicyDocument:
+def assume_roles_policy(role_arns: Iterable[str], actions: str | list[str] = "sts:AssumeRole") -> PolicyDocument:
     """Inline group policy: sts:AssumeRole on exactly these roles (full ARNs, paths included)."""
     arns = sorted(set(role_arns))
     if not arns:
@@ -326,7 +313,7 @@ def assume_roles_policy(role_arns: Iterable[str]) -> PolicyDocument:
             {
                 "Sid": "AssumeEksAccessRoles",
                 "Effect": "Allow",
-                "Action": "sts:AssumeRole",
+                "Action": actions,
                 "Resource": arns[0] if len(arns) == 1 else arns,
             }
         ],

@@ -19,9 +19,8 @@ from access.core.evaluate.types import PrincipalKind, user
 from access.core.loading import load_stack
 from access.core.model import AuthMode, Organisation, RoleKind
 from access.core.plan.environment import plan_environment
-from access.core.quotas import preflight
 from access.errors import ConfigError
-from tests.helpers import REPO
+from tests.helpers import REPO, ExampleProject
 
 EXAMPLE = REPO / "examples" / "identity-account"
 IDENTITY, DEV, PROD = "111111111111", "222222222222", "333333333333"
@@ -33,37 +32,9 @@ def org() -> Organisation:
     return load(EXAMPLE / "config", label="config")
 
 
-class Example:
-    """A writable copy of the example project."""
-
-    def __init__(self, root: Path) -> None:
-        shutil.copytree(EXAMPLE, root, dirs_exist_ok=True)
-        self.root = root
-
-    def edit(self, name: str, change: Any) -> None:
-        path = self.root / "config" / name
-        data = yaml.safe_load(path.read_text())
-        change(data)
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-    def edit_stack(self, stack: str, change: Any) -> None:
-        path = self.root / f"Pulumi.{stack}.yaml"
-        data = yaml.safe_load(path.read_text())
-        change(data["config"])
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-    def load(self) -> Organisation:
-        return load(self.root / "config", label="config")
-
-    def error(self) -> str:
-        with pytest.raises(ConfigError) as error:
-            preflight(self.load())
-        return str(error.value)
-
-
 @pytest.fixture
-def example(tmp_path: Path) -> Example:
-    return Example(tmp_path / "project")
+def example(tmp_path: Path) -> ExampleProject:
+    return ExampleProject("identity-account", tmp_path / "project")
 
 
 # --- the done criteria --------------------------------------------------------------------------------------
@@ -153,7 +124,7 @@ def test_a_workload_role_trusting_its_own_root_is_refused(org: Organisation) -> 
     assert "projecta-dev-humans" in message
 
 
-def test_an_open_trust_of_its_own_root_admits_the_workload_account(example: Example) -> None:
+def test_an_open_trust_of_its_own_root_admits_the_workload_account(example: ExampleProject) -> None:
     example.edit("settings.yaml", lambda d: d["roles"].update(trust="account"))
     org = example.load()
     docs = _docs(org)
@@ -162,7 +133,7 @@ def test_an_open_trust_of_its_own_root_admits_the_workload_account(example: Exam
     assert f"account {DEV} (any IAM user its own policies allow)" in message
 
 
-def test_group_policies_in_the_workload_account_reach_nobody(example: Example) -> None:
+def test_group_policies_in_the_workload_account_reach_nobody(example: ExampleProject) -> None:
     """A policy written into the workload account's group of the same name grants nothing: the members are the
     identity account's; the (open) trust admits that account's users only through their own group policies."""
     example.edit("settings.yaml", lambda d: d["roles"].update(trust="account"))
@@ -175,7 +146,7 @@ def test_group_policies_in_the_workload_account_reach_nobody(example: Example) -
     assert message.startswith("config/access.yaml: grants.payments.projecta.dev: alice would not get ")
 
 
-def test_a_wildcard_policy_on_an_identity_group_reaches_every_workload_role(example: Example) -> None:
+def test_a_wildcard_policy_on_an_identity_group_reaches_every_workload_role(example: ExampleProject) -> None:
     example.edit("settings.yaml", lambda d: d["roles"].update(trust="account"))
     org = example.load()
     docs = _docs(org)
@@ -192,18 +163,18 @@ def test_a_wildcard_policy_on_an_identity_group_reaches_every_workload_role(exam
 # --- loading: one line at the key ----------------------------------------------------------------------------
 
 
-def _load_error(example: Example) -> str:
+def _load_error(example: ExampleProject) -> str:
     with pytest.raises(ConfigError) as error:
         example.load()
     return str(error.value)
 
 
-def test_the_people_account_must_be_declared(example: Example) -> None:
+def test_the_people_account_must_be_declared(example: ExampleProject) -> None:
     example.edit("environments.yaml", lambda d: d["people"].update(account="people"))
     assert _load_error(example).startswith("config/environments.yaml: people.account: unknown account 'people'")
 
 
-def test_several_environments_need_a_people_home_environment(example: Example) -> None:
+def test_several_environments_need_a_people_home_environment(example: ExampleProject) -> None:
     example.edit("environments.yaml", lambda d: d["people"].pop("home_environment"))
     assert _load_error(example) == (
         "config/environments.yaml: people: environments dev, prod share this identity account: set "
@@ -211,7 +182,7 @@ def test_several_environments_need_a_people_home_environment(example: Example) -
     )
 
 
-def test_a_workload_account_has_no_home_environment_with_an_identity_account(example: Example) -> None:
+def test_a_workload_account_has_no_home_environment_with_an_identity_account(example: ExampleProject) -> None:
     example.edit("environments.yaml", lambda d: d["accounts"]["prod"].update(home_environment="prod"))
     assert _load_error(example) == (
         "config/environments.yaml: accounts.prod.home_environment: people live in account 'identity' "
@@ -220,7 +191,7 @@ def test_a_workload_account_has_no_home_environment_with_an_identity_account(exa
     )
 
 
-def test_an_account_without_environments_is_still_refused_unless_it_holds_the_people(example: Example) -> None:
+def test_an_account_without_environments_is_still_refused_unless_it_holds_the_people(example: ExampleProject) -> None:
     example.edit("environments.yaml", lambda d: d["accounts"].update(spare={"id": "444444444444"}))
     assert _load_error(example) == (
         "config/environments.yaml: accounts.spare: no environment uses this account; remove it or add an environment"
@@ -230,7 +201,7 @@ def test_an_account_without_environments_is_still_refused_unless_it_holds_the_pe
 # --- quotas where they apply -----------------------------------------------------------------------------------
 
 
-def test_groups_per_user_are_counted_in_the_identity_account(example: Example) -> None:
+def test_groups_per_user_are_counted_in_the_identity_account(example: ExampleProject) -> None:
     """Eleven teams, their grants spread over two workload accounts: all eleven groups are in the identity account."""
 
     def teams(data: dict[str, Any]) -> None:
@@ -248,7 +219,7 @@ def test_groups_per_user_are_counted_in_the_identity_account(example: Example) -
     assert "would be in 12 IAM groups in account identity" in message
 
 
-def test_group_policy_size_sums_every_environments_policy_in_the_identity_account(example: Example) -> None:
+def test_group_policy_size_sums_every_environments_policy_in_the_identity_account(example: ExampleProject) -> None:
     def projects(data: dict[str, Any]) -> None:
         for i in range(50):
             data["projects"][f"p{i:02}"] = {"owner": "payments", "environments": ["dev", "prod"]}
@@ -265,7 +236,7 @@ def test_group_policy_size_sums_every_environments_policy_in_the_identity_accoun
     assert "eks-access-dev=" in message and "eks-access-prod=" in message
 
 
-def test_roles_are_counted_in_each_workload_account(example: Example) -> None:
+def test_roles_are_counted_in_each_workload_account(example: ExampleProject) -> None:
     example.edit("environments.yaml", lambda d: d["accounts"]["prod"].update(quotas={"roles_per_account": 2}))
     assert example.error().startswith(
         "config/environments.yaml: accounts.prod.quotas.roles_per_account: account prod (333333333333) needs 3 IAM "
@@ -276,7 +247,7 @@ def test_roles_are_counted_in_each_workload_account(example: Example) -> None:
 # --- the stack's identity provider: its role is stack config ---------------------------------------------------
 
 
-def test_the_identity_role_is_required_when_people_live_elsewhere(example: Example) -> None:
+def test_the_identity_role_is_required_when_people_live_elsewhere(example: ExampleProject) -> None:
     example.edit_stack("prod", lambda c: c.pop("access:identityRoleArn"))
     with pytest.raises(ConfigError) as error:
         load_stack(example.root, "prod")
@@ -287,7 +258,7 @@ def test_the_identity_role_is_required_when_people_live_elsewhere(example: Examp
     )
 
 
-def test_the_identity_role_must_be_in_the_identity_account(example: Example) -> None:
+def test_the_identity_role_must_be_in_the_identity_account(example: ExampleProject) -> None:
     example.edit_stack("prod", lambda c: c.update({"access:identityRoleArn": f"arn:aws:iam::{PROD}:role/x"}))
     with pytest.raises(ConfigError) as error:
         load_stack(example.root, "prod")

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from access.core import iam
 from access.core.config import load
@@ -20,9 +18,8 @@ from access.core.evaluate.documents import ClusterDocuments
 from access.core.evaluate.types import identity_center_group, user
 from access.core.model import Organisation
 from access.core.plan.environment import plan_environment
-from access.core.quotas import preflight
 from access.errors import ConfigError
-from tests.helpers import REPO
+from tests.helpers import REPO, ExampleProject
 
 EXAMPLE = REPO / "examples" / "identity-center"
 DEV, PROD = "222222222222", "333333333333"
@@ -34,29 +31,9 @@ def org() -> Organisation:
     return load(EXAMPLE / "config", label="config")
 
 
-class Example:
-    def __init__(self, root: Path) -> None:
-        shutil.copytree(EXAMPLE, root, dirs_exist_ok=True)
-        self.root = root
-
-    def edit(self, name: str, change: Any) -> None:
-        path = self.root / "config" / name
-        data = yaml.safe_load(path.read_text())
-        change(data)
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-    def load(self) -> Organisation:
-        return load(self.root / "config", label="config")
-
-    def load_error(self) -> str:
-        with pytest.raises(ConfigError) as error:
-            preflight(self.load())
-        return str(error.value)
-
-
 @pytest.fixture
-def example(tmp_path: Path) -> Example:
-    return Example(tmp_path / "project")
+def example(tmp_path: Path) -> ExampleProject:
+    return ExampleProject("identity-center", tmp_path / "project")
 
 
 def _iam_matches(pattern: str, value: str) -> bool:
@@ -125,7 +102,7 @@ def test_required_mfa_does_not_lock_sso_principals_out(org: Organisation) -> Non
                 assert condition["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
 
 
-def test_trusted_sso_principals_become_patterns_without_mfa(example: Example) -> None:
+def test_trusted_sso_principals_become_patterns_without_mfa(example: ExampleProject) -> None:
     arn = f"arn:aws:iam::{DEV}:{SSO_PATH}eu-west-1/AWSReservedSSO_ReadOnly_0123456789abcdef"
     example.edit("settings.yaml", lambda d: d["roles"].update(trusted_principals=[arn]))
     org = example.load()
@@ -204,14 +181,14 @@ def test_an_exact_sso_role_arn_in_the_trust_is_an_under_grant(org: Organisation)
     assert "awsreservedsso_eks.payments.dev_aaaaaaaaaaaaaaaa" in message
 
 
-def test_members_and_a_group_are_exclusive(example: Example) -> None:
+def test_members_and_a_group_are_exclusive(example: ExampleProject) -> None:
     example.edit("teams.yaml", lambda d: d["teams"]["payments"].update(members=["alice"]))
     with pytest.raises(ConfigError) as error:
         example.load()
     assert str(error.value).startswith("config/teams.yaml: teams.payments.members: a team is IAM users (members)")
 
 
-def test_a_group_needs_identity_center(example: Example) -> None:
+def test_a_group_needs_identity_center(example: ExampleProject) -> None:
     def no_identity_center(data: dict[str, Any]) -> None:
         data.pop("people")
         data["accounts"].pop("management")
@@ -225,7 +202,7 @@ def test_a_group_needs_identity_center(example: Example) -> None:
     )
 
 
-def test_a_permission_set_name_over_32_characters_is_refused(example: Example) -> None:
+def test_a_permission_set_name_over_32_characters_is_refused(example: ExampleProject) -> None:
     long_team = "payments-and-billing-team"
 
     def teams(data: dict[str, Any]) -> None:
@@ -237,7 +214,7 @@ def test_a_permission_set_name_over_32_characters_is_refused(example: Example) -
     example.edit("teams.yaml", teams)
     example.edit("projects.yaml", lambda d: d["projects"]["projecta"].update(owner=long_team))
     example.edit("access.yaml", grants)
-    assert example.load_error() == (
+    assert example.error() == (
         f"config/teams.yaml: teams.{long_team}.identity_center_group: permission set name "
         f"'eks.{long_team}.dev' (team '{long_team}', environment 'dev') is 33 characters; IAM Identity Center "
         "allows 32: shorten the team or environment id"
@@ -245,20 +222,20 @@ def test_a_permission_set_name_over_32_characters_is_refused(example: Example) -
 
 
 def test_the_permission_sets_per_account_quota_is_preflighted(
-    example: Example, monkeypatch: pytest.MonkeyPatch
+    example: ExampleProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Counted per workload account, across its environments (the quota is 250: lowered here to keep it small)."""
     from access.core import quotas
 
     monkeypatch.setattr(quotas, "PERMISSION_SETS_PER_ACCOUNT", 1)
-    assert example.load_error() == (
+    assert example.error() == (
         "config/environments.yaml: accounts.dev: account dev would have 2 eks-access permission sets provisioned; "
         "IAM Identity Center allows 1 per account by default (others count too): raise 'Number of provisioned "
         "permission sets allowed per AWS account' or use fewer Identity Center teams"
     )
     monkeypatch.setattr(quotas, "PERMISSION_SETS_PER_ACCOUNT", 250)
     monkeypatch.setattr(quotas, "PERMISSION_SETS_PER_INSTANCE", 3)
-    assert example.load_error().startswith(
+    assert example.error().startswith(
         "config/environments.yaml: people.identity_center: eks-access would create 4 permission sets; "
     )
 

@@ -71,9 +71,9 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
         if trust is Trust.ACCOUNT and sso is None:
             return open_trust
         if trust is Trust.ACCOUNT:
-            return iam.human_trust_policy(people_id, settings, None if users else (), sso=sso)
+            return iam.human_trust_policy(people_id, settings, sso=sso, users=bool(users))
         members = tuple(sorted({m for team in teams for m in org.teams[team].members}, key=str.lower))
-        return iam.human_trust_policy(people_id, settings, members, sso=sso)
+        return iam.human_trust_policy(people_id, settings, members, sso=sso, users=bool(users) or sso is None)
 
     # Human roles: one per project-environment (and level, when the naming template includes {level}).
     teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)
