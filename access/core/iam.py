@@ -186,8 +186,8 @@ def human_trust_policy(
 
     Open (``members`` None): who may assume is decided by identity policies, eks-access's group policies and
     any other the account's principals have. Closed: only the IAM users named (still needing the group policy);
-    ``users`` False (only Identity Center teams): no statement for IAM users. ``sso`` is (account id, permission sets): the Identity Center
-    teams' permission-set roles in that account (:func:`identity_center_statement`)."""
+    ``users`` False (only Identity Center teams): no statement for IAM users. ``sso`` is (account id, permission
+    sets): the Identity Center teams' permission-set roles in that account (:func:`identity_center_statement`)."""
     statements = []
     if settings.trust_account_root and users:
         statements.append(
