@@ -122,3 +122,37 @@ def add_node_role(arn: str) -> Edit:
 
 def rename_ci(new_id: str) -> Edit:
     return change("access.yaml", lambda d: d.update(ci={new_id: d["ci"]["jenkins"]}))
+
+
+class ExampleProject:
+    """A writable copy of a project under examples/ (stack files and config/)."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        shutil.copytree(REPO / "examples" / name, root, dirs_exist_ok=True)
+        self.root = root
+
+    def edit(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+        path = self.root / "config" / name
+        data = yaml.safe_load(path.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def edit_stack(self, stack: str, change: Callable[[dict[str, Any]], None]) -> None:
+        path = self.root / f"Pulumi.{stack}.yaml"
+        data = yaml.safe_load(path.read_text())
+        change(data["config"])
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def load(self) -> Organisation:
+        return load(self.root / "config", label="config")
+
+    def error(self) -> str:
+        """The one line the config (with its quota preflight) is refused with."""
+        from access.core.quotas import preflight
+        from access.errors import ConfigError
+
+        try:
+            preflight(self.load())
+        except ConfigError as error:
+            return str(error)
+        raise AssertionError("the config was accepted")

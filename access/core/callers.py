@@ -3,13 +3,15 @@ caller use" (``python -m access kubeconfig``), from the plan's group policies an
 
 - an IAM user: their teams' group policies allow the role, and a trust statement admits IAM users of the account;
 - a role session (IAM Identity Center ``AWSReservedSSO_*`` roles, any assumed role): a trust statement names its role
-  (without path, as session ARNs carry none) or its account root, without the ``${aws:username}`` session pin.
+  (without path, as session ARNs carry none) or its account root, without the ``${aws:username}`` session pin, and
+  its ``aws:PrincipalArn`` patterns (an Identity Center team's permission set) match the session's role.
 
 Each admission says what the AssumeRole must carry for that statement: the session name, an ExternalId, MFA.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -125,8 +127,31 @@ def _admitting_statement(trust: iam.PolicyDocument, caller: Caller) -> dict[str,
         # sts:RoleSessionName = ${aws:username}: only IAM users have aws:username
         if caller.user_name is None and iam.user_session_name_required({"Statement": [statement]}):
             continue
+        if not _principal_arn_admits(statement, caller):
+            continue
         return dict(statement)
     return None
+
+
+def _principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
+    condition = statement.get("Condition") or {}
+    return [
+        str(p)
+        for operator in ("ArnLike", "ArnEquals", "StringLike", "StringEquals")
+        for value in [(condition.get(operator) or {}).get("aws:PrincipalArn")]
+        if value is not None
+        for p in ([value] if isinstance(value, str) else value)
+    ]
+
+
+def _principal_arn_admits(statement: Mapping[str, Any], caller: Caller) -> bool:
+    """An ``aws:PrincipalArn`` ``ArnLike``/``ArnEquals`` condition (Identity Center permission-set roles, closed
+    lists) admits the caller: a role session's ARN carries no path, so the patterns are compared without theirs."""
+    patterns = _principal_arn_patterns(statement)
+    if not patterns:
+        return True
+    arn = caller.role_arn or caller.arn
+    return any(fnmatch.fnmatchcase(arn, names.strip_role_path(p)) or fnmatch.fnmatchcase(arn, p) for p in patterns)
 
 
 def _actions(statement: Mapping[str, Any]) -> list[str]:
@@ -142,6 +167,9 @@ def _admission(role: RolePlan, statement: Mapping[str, Any], session_name: str, 
 
 
 def _via(statement: Mapping[str, Any], caller: Caller) -> str:
+    pattern = next(iter(_principal_arn_patterns(statement)), None)
+    if pattern is not None:
+        return f"trusted principal {names.strip_role_path(pattern)} (aws:PrincipalArn)"
     named = next(p for p in _principals(statement) if _names_caller(p, caller))
     if named == iam.account_root(caller.account_id):
         return f"trusted principal {named} (your own permissions must also allow sts:AssumeRole on it)"

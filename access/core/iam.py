@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from access.core import names
 from access.core.model import CiDeployer, GithubOidc, Monitoring, RoleSettings
 
 VERSION = "2012-10-17"
@@ -136,16 +137,59 @@ def _one_or_sorted(values: Iterable[str]) -> str | list[str]:
     return items[0] if len(items) == 1 else items
 
 
+# What a role chained from an Identity Center session may need: its session may carry a source identity and
+# session tags, which AssumeRole passes on only if the trust also allows sts:SetSourceIdentity and sts:TagSession
+# (IAM User Guide, "Monitor and control actions taken with assumed roles"; "Passing session tags in AWS STS").
+SSO_ACTIONS = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+
+
+def identity_center_statement(account_id: str, permission_sets: Iterable[str]) -> dict[str, Any]:
+    """Trust for the roles IAM Identity Center provisions for eks-access's permission sets in ``account_id``.
+
+    The principal is the account (the permission-set roles live in it) and ``aws:PrincipalArn`` ``ArnLike``
+    narrows it to those roles, in both path variants, never an exact ARN (its suffix changes when the permission
+    set is provisioned again). No MFA condition: Identity Center and SAML sessions carry no
+    ``aws:MultiFactorAuthPresent`` (the identity provider enforces MFA), so ``Bool`` would lock every one of them
+    out. No session-name pin: an assumed-role session has no ``aws:username`` to compare with."""
+    patterns = sorted(p for name in set(permission_sets) for p in names.sso_role_patterns(account_id, name))
+    return _statement(
+        "IdentityCenterPermissionSets",
+        {"AWS": account_root(account_id)},
+        SSO_ACTIONS,
+        {"ArnLike": {"aws:PrincipalArn": patterns[0] if len(patterns) == 1 else patterns}},
+    )
+
+
+def sso_principal_patterns(principals: Iterable[str]) -> list[str]:
+    """``trusted_principals`` entries that are Identity Center roles, as ``aws:PrincipalArn`` patterns: the unique
+    suffix replaced with 16 ``?`` and the path variants both covered (an exact ARN dangles after re-provisioning)."""
+    out = []
+    for arn in principals:
+        if not names.is_sso_role_arn(arn):
+            continue
+        head, _, name = arn.rpartition("/")
+        stem = name.rsplit("_", 1)[0] if name.count("_") >= 2 else name
+        account_base = head.split(names.SSO_ROLE_PATH)[0] + names.SSO_ROLE_PATH
+        out += [f"{account_base}{stem}_{'?' * 16}", f"{account_base}*/{stem}_{'?' * 16}"]
+    return sorted(set(out))
+
+
 def human_trust_policy(
-    account_id: str, settings: RoleSettings, members: tuple[str, ...] | None = None
+    account_id: str,
+    settings: RoleSettings,
+    members: tuple[str, ...] | None = None,
+    sso: tuple[str, tuple[str, ...]] | None = None,
+    users: bool = True,
 ) -> PolicyDocument:
     """Trust for a role people assume: the account root with the session-name and MFA conditions, plus any
     explicitly trusted principals (e.g. SSO roles).
 
     Open (``members`` None): who may assume is decided by identity policies, eks-access's group policies and
-    any other the account's principals have. Closed: only the IAM users named (still needing the group policy)."""
+    any other the account's principals have. Closed: only the IAM users named (still needing the group policy);
+    ``users`` False (only Identity Center teams): no statement for IAM users. ``sso`` is (account id, permission
+    sets): the Identity Center teams' permission-set roles in that account (:func:`identity_center_statement`)."""
     statements = []
-    if settings.trust_account_root:
+    if settings.trust_account_root and users:
         statements.append(
             _statement(
                 "AccountUsersAllowedByGroupPolicy" if members is None else "TeamMembersAllowedByGroupPolicy",
@@ -154,17 +198,35 @@ def human_trust_policy(
                 _conditions(settings, account_users=True, members=members),
             )
         )
-    if settings.trusted_principals:
+    plain = [p for p in settings.trusted_principals if not names.is_sso_role_arn(p)]
+    sso_roles = sso_principal_patterns(settings.trusted_principals)
+    if plain:
         # Roles have no aws:username, so the session-name condition cannot apply to them; whois falls back
         # to CloudTrail for these sessions. External id and MFA still apply.
         statements.append(
             _statement(
                 "ExplicitlyTrustedPrincipals",
-                {"AWS": _one_or_sorted(settings.trusted_principals)},
+                {"AWS": _one_or_sorted(plain)},
                 "sts:AssumeRole",
                 _conditions(settings, account_users=False),
             )
         )
+    if sso_roles:
+        # Identity Center roles named in trusted_principals: by pattern on aws:PrincipalArn (the principal is their
+        # account), with what role chaining from an SSO session needs and without MFA (see identity_center_statement).
+        accounts = sorted({names.parse_arn_account(p) for p in sso_roles})
+        principal = {"AWS": _one_or_sorted(account_root(a) for a in accounts)}
+        arn_like: dict[str, dict[str, Any]] = {"ArnLike": {"aws:PrincipalArn": sso_roles}}
+        if settings.external_id is None:
+            statements.append(_statement("TrustedIdentityCenterRoles", principal, SSO_ACTIONS, arn_like))
+        else:
+            # sts:ExternalId is a key of sts:AssumeRole only: the chaining actions get their own statement (the
+            # AssumeRole itself still needs the ExternalId, so they admit nobody new).
+            with_id = {**arn_like, "StringEquals": {"sts:ExternalId": settings.external_id}}
+            statements.append(_statement("TrustedIdentityCenterRoles", principal, "sts:AssumeRole", with_id))
+            statements.append(_statement("TrustedIdentityCenterRoleChaining", principal, SSO_ACTIONS[1:], arn_like))
+    if sso is not None:
+        statements.append(identity_center_statement(*sso))
     return {"Version": VERSION, "Statement": statements}
 
 
@@ -234,7 +296,13 @@ def ci_trust_policy(account_id: str, ci: CiDeployer) -> PolicyDocument:
     return {"Version": VERSION, "Statement": [statement]}
 
 
-def assume_roles_policy(role_arns: Iterable[str]) -> PolicyDocument:
+def permission_set_policy(role_arns: Iterable[str]) -> PolicyDocument:
+    """A permission set's inline policy: assume exactly these roles, passing on the session's source identity and
+    tags (which role chaining from an SSO session may carry)."""
+    return assume_roles_policy(role_arns, SSO_ACTIONS)
+
+
+def assume_roles_policy(role_arns: Iterable[str], actions: str | list[str] = "sts:AssumeRole") -> PolicyDocument:
     """Inline group policy: sts:AssumeRole on exactly these roles (full ARNs, paths included)."""
     arns = sorted(set(role_arns))
     if not arns:
@@ -245,7 +313,7 @@ def assume_roles_policy(role_arns: Iterable[str]) -> PolicyDocument:
             {
                 "Sid": "AssumeEksAccessRoles",
                 "Effect": "Allow",
-                "Action": "sts:AssumeRole",
+                "Action": actions,
                 "Resource": arns[0] if len(arns) == 1 else arns,
             }
         ],

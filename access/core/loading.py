@@ -54,6 +54,13 @@ def plan_stack(settings: StackSettings, org: Organisation) -> LoadedStack:
     """The plan, refused unless what it renders gives every principal exactly what config grants."""
     plan = plan_environment(org, settings.environment, settings.auth_mode, settings.stack)
     stack_settings.check_account(settings, plan.account_id, plan.account, plan.environments_file)
+    if plan.people_elsewhere:
+        why = "people live (people.account) in"
+        reach = plan.people_account
+    else:
+        why = "the Identity Center permission sets are administered (people.identity_center.account) from"
+        reach = next((a.id for a in org.accounts.values() if a.account_id == plan.identity_center_account_id), "")
+    stack_settings.check_identity_role(settings, reach, plan.identity_account_id, why, plan.environments_file)
     return LoadedStack(settings, org, plan, check_stack(org, plan))
 
 

@@ -77,6 +77,36 @@ class Account:
 
 
 @dataclass(frozen=True)
+class IdentityCenter:
+    """The IAM Identity Center instance whose groups may be teams (``people.identity_center``)."""
+
+    instance_arn: str  # arn:aws:sso:::instance/ssoins-...
+    identity_store_id: str  # d-...
+    account: str  # accounts key of the management or delegated administrator account that manages it
+
+
+# IAM Identity Center quotas ("IAM Identity Center quotas", IAM Identity Center User Guide)
+PERMISSION_SETS_PER_INSTANCE = 2000
+PERMISSION_SETS_PER_ACCOUNT = 250  # provisioned permission sets per AWS account
+PERMISSION_SET_INLINE_POLICY_CHARS = 10240  # non-whitespace characters; not adjustable
+PERMISSION_SET_NAME_MAX = 32
+
+
+@dataclass(frozen=True)
+class People:
+    """Where the IAM users that are team members live (``people`` in environments.yaml).
+
+    By default (``account`` empty) each environment's people are IAM users of the environment's own account, with
+    the team groups there. With a central identity account, the groups and memberships exist once, in that
+    account, owned by the stack of ``home_environment``; every environment's stack puts its group policy on them
+    and its roles trust that account."""
+
+    account: str = ""  # accounts key of the identity account; "" = each environment's own account
+    home_environment: str = ""  # with an identity account: the environment whose stack owns its groups
+    identity_center: IdentityCenter | None = None
+
+
+@dataclass(frozen=True)
 class NodeRole:
     arn: str
     type: NodeType
@@ -112,6 +142,8 @@ class Environment:
 class Team:
     id: str
     members: tuple[str, ...]  # IAM user names, as written (IAM names keep their case)
+    # An IAM Identity Center group (its DisplayName) instead of IAM users: exclusive with members.
+    identity_center_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,5 +273,11 @@ class Organisation:
     roles: RoleSettings
     create_users: bool
     admin_trust: Trust = Trust.MEMBERS
+    people: People = field(default_factory=People)
     # where each piece came from, for error messages raised after loading (e.g. quotas)
     files: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def people_account(self, env_id: str) -> str:
+        """The accounts key of the account whose IAM users are the people of ``env_id`` (and where the team groups
+        its stack writes policies on live): the identity account, or the environment's own account."""
+        return self.people.account or self.environments[env_id].account

@@ -18,6 +18,40 @@ IAM_PATH_RE = re.compile(r"/([\x21-\x7e]+/)?\Z", re.ASCII)
 RFC1123_LABEL_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z", re.ASCII)
 LABEL_VALUE_RE = re.compile(r"([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?\Z", re.ASCII)
 ACCOUNT_ID_RE = re.compile(r"[0-9]{12}\Z", re.ASCII)
+SSO_INSTANCE_ARN_RE = re.compile(r"arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}\Z", re.ASCII)
+IDENTITY_STORE_ID_RE = re.compile(r"d-[0-9a-f]{10}\Z|[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}\Z", re.ASCII)
+PERMISSION_SET_NAME_RE = re.compile(r"[\w+=,.@-]{1,32}\Z", re.ASCII)
+# The role IAM Identity Center provisions for a permission set in an account ("Referencing permission sets in
+# resource policies, Amazon EKS, and AWS KMS", IAM Identity Center User Guide): under this path, with the instance's
+# region after it outside us-east-1, named AWSReservedSSO_<permission set>_<unique suffix>.
+SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
+def permission_set_name(team: str, env: str) -> str:
+    """The permission set eks-access manages for a team in an environment: ids never hold '.', so it is unique."""
+    return f"eks.{team}.{env}"
+
+
+def parse_arn_account(arn: str) -> str:
+    """The account field of an ARN (``arn:<partition>:<service>:<region>:<account>:...``)."""
+    return arn.split(":")[4]
+
+
+def is_sso_role_arn(arn: str) -> bool:
+    """A role IAM Identity Center provisioned (its path is ``/aws-reserved/sso.amazonaws.com/``)."""
+    return ":role" + SSO_ROLE_PATH in arn
+
+
+def sso_role_patterns(account_id: str, permission_set: str) -> list[str]:
+    """``aws:PrincipalArn`` patterns of the permission set's role in the account, with and without the region in
+    its path; never an exact ARN, whose suffix changes when the permission set is provisioned again."""
+    base = f"arn:aws:iam::{account_id}:role{SSO_ROLE_PATH}"
+    # The suffix is 16 characters (the guide's examples): '?' each, so another permission set whose name merely
+    # starts with this one's followed by '_' does not match.
+    suffix = "?" * 16
+    return [f"{base}AWSReservedSSO_{permission_set}_{suffix}", f"{base}*/AWSReservedSSO_{permission_set}_{suffix}"]
+
+
 # The IAM/STS ARNs config names, as groups (partition, service, account, resource type, rest); parse_arn checks more.
 ARN_RE = re.compile(r"arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([a-z-]+)/([\x21-\x7e]+)\Z", re.ASCII)
 

@@ -18,10 +18,18 @@ from access.core.model import (
     MAX_GROUPS_PER_ACCOUNT,
     MAX_ROLES_PER_ACCOUNT,
     MAX_TRUST_POLICY_CHARS,
+    PERMISSION_SET_INLINE_POLICY_CHARS,
+    PERMISSION_SETS_PER_ACCOUNT,
+    PERMISSION_SETS_PER_INSTANCE,
     Organisation,
     RoleKind,
 )
-from access.core.plan.groups import account_team_groups, build_group_policies
+from access.core.plan.groups import (
+    account_team_groups,
+    build_group_policies,
+    build_permission_sets,
+    people_environments,
+)
 from access.core.plan.roles import build_roles
 from access.core.plan.types import RolePlan
 from access.errors import ConfigError
@@ -49,13 +57,15 @@ def preflight(org: Organisation) -> None:
                 f"{account.quotas.groups_per_account}: "
                 + _raise_or_split("IAM groups per account", group_count, MAX_GROUPS_PER_ACCOUNT, "teams")
             )
-        _group_policy_sizes(org, envs, roles_by_env)
+        # Group policies are on the groups of the people account: an identity account carries every environment's.
+        _group_policy_sizes(org, people_environments(org, account.id), roles_by_env)
         # The largest trust policy of the account decides the quota to declare: name it, not the first one over.
         account_roles = [role for env in envs for role in roles_by_env[env]]
         if account_roles:
             largest = max(account_roles, key=lambda r: iam.policy_size(r.trust_policy))
             _trust_policy_size(org, account.quotas.role_trust_policy_chars, account.id, largest)
     _access_entries_per_cluster(org, roles_by_env)
+    _identity_center(org, roles_by_env)
 
 
 def _raise_or_split(quota: str, needed: int, ceiling: int, what: str) -> str:
@@ -146,3 +156,43 @@ def _access_entries_per_cluster(org: Organisation, roles_by_env: dict[str, tuple
                 f"cluster {cluster.name!r} would need {total} principals; EKS allows {ACCESS_ENTRIES_PER_CLUSTER} "
                 "access entries per cluster: split projects across clusters",
             )
+
+
+def _identity_center(org: Organisation, roles_by_env: dict[str, tuple[RolePlan, ...]]) -> None:
+    """IAM Identity Center quotas ("IAM Identity Center quotas", IAM Identity Center User Guide): permission sets
+    per instance (2,000), provisioned per account (250), and 10,240 non-whitespace characters of inline policy per
+    permission set (not adjustable). eks-access makes one permission set per Identity Center team and environment."""
+    if org.people.identity_center is None:
+        return
+    per_account: dict[str, list[str]] = defaultdict(list)
+    total = 0
+    for env in sorted(org.environments):
+        for permission_set in build_permission_sets(org, env, roles_by_env[env]):
+            total += 1
+            per_account[org.environments[env].account].append(permission_set.name)
+            size = iam.policy_size(permission_set.document)
+            if size > PERMISSION_SET_INLINE_POLICY_CHARS:
+                raise ConfigError(
+                    org.files["access.yaml"],
+                    f"grants.{permission_set.team}",
+                    f"permission set {permission_set.name!r} would carry {size} characters of inline policy; IAM "
+                    f"Identity Center allows {PERMISSION_SET_INLINE_POLICY_CHARS} and this cannot be raised: split "
+                    "the team or shorten role paths and names",
+                )
+    for account, sets in sorted(per_account.items()):
+        if len(sets) > PERMISSION_SETS_PER_ACCOUNT:
+            raise ConfigError(
+                org.files["environments.yaml"],
+                f"accounts.{account}",
+                f"account {account} would have {len(sets)} eks-access permission sets provisioned; IAM Identity "
+                f"Center allows {PERMISSION_SETS_PER_ACCOUNT} per account by default (others count too): raise "
+                "'Number of provisioned permission sets allowed per AWS account' or use fewer Identity Center teams",
+            )
+    if total > PERMISSION_SETS_PER_INSTANCE:
+        raise ConfigError(
+            org.files["environments.yaml"],
+            "people.identity_center",
+            f"eks-access would create {total} permission sets; IAM Identity Center allows "
+            f"{PERMISSION_SETS_PER_INSTANCE} per instance by default: raise 'Number of permission sets allowed in IAM "
+            "Identity Center' or use fewer Identity Center teams or environments",
+        )

@@ -29,6 +29,7 @@ KEYS = {
     "clusterStack",
     "awsAuthExists",
     "deployRoleArn",
+    "identityRoleArn",
 }
 CLUSTER_SOURCES = ("existing", "stack", "create")
 
@@ -43,6 +44,9 @@ class StackSettings:
     cluster_stack: str | None = None  # fully qualified name of the stack that owns the cluster
     aws_auth_exists: bool = True  # read the live aws-auth before writing (false only for a cluster without one)
     deploy_role_arn: str | None = None  # role the Kubernetes provider assumes for `aws eks get-token`
+    # With a central identity account: the role in it that the second AWS provider assumes to write the team
+    # groups' policies (and, in the people's home environment, the groups and memberships).
+    identity_role_arn: str | None = None
     region: str | None = None
     # aws:allowedAccountIds: the AWS provider refuses credentials of any other account; must be the environment's.
     allowed_account_ids: tuple[str, ...] = ()
@@ -81,6 +85,7 @@ def parse(stack: str, config: Mapping[str, Any]) -> StackSettings:
         cluster_stack=cluster_stack,
         aws_auth_exists=values.get("access:awsAuthExists", True),
         deploy_role_arn=values.get("access:deployRoleArn"),
+        identity_role_arn=values.get("access:identityRoleArn"),
         allowed_account_ids=values.get("aws:allowedAccountIds", ()),
         region=values.get("aws:region"),
     )
@@ -150,8 +155,16 @@ def _aws_auth_exists(value: Any, err: Callable[[str], ConfigError]) -> bool:
     raise err(f"{value!r} must be true or false")
 
 
+def _identity_role(value: Any, err: Callable[[str], ConfigError]) -> str:
+    return _role_arn(value, err, "the role ARN in the identity account the identity provider assumes")
+
+
 def _deploy_role(value: Any, err: Callable[[str], ConfigError]) -> str:
-    arn = _string(value, err, "the role ARN the Kubernetes provider assumes")
+    return _role_arn(value, err, "the role ARN the Kubernetes provider assumes")
+
+
+def _role_arn(value: Any, err: Callable[[str], ConfigError], what: str) -> str:
+    arn = _string(value, err, what)
     parsed = names.parse_arn(arn)
     problem = parsed if isinstance(parsed, str) else names.arn_name_problem(arn, parsed)
     if problem is None and isinstance(parsed, names.Arn) and (parsed.resource_type, parsed.service) != ("role", "iam"):
@@ -192,6 +205,7 @@ _READERS: dict[str, Reader] = {
     "access:clusterStack": _cluster_stack,
     "access:awsAuthExists": _aws_auth_exists,
     "access:deployRoleArn": _deploy_role,
+    "access:identityRoleArn": _identity_role,
     "aws:region": _region,
     "aws:allowedAccountIds": _allowed_accounts,
 }
@@ -232,4 +246,43 @@ def check_account(
             "config.aws:allowedAccountIds",
             f"{list(settings.allowed_account_ids)} does not match account {account!r} ({account_id}) of environment "
             f'{settings.environment!r} in {environments_file}; set it to ["{account_id}"]',
+        )
+
+
+def check_identity_role(
+    settings: StackSettings,
+    account: str,
+    account_id: str,
+    why: str,
+    environments_file: str = "config/environments.yaml",
+) -> None:
+    """``access:identityRoleArn`` is set exactly when the stack reaches another account (``account_id``, "" for
+    none): the identity account the people live in, or the Identity Center administrator account; and names a role
+    there. The stack's own credentials are the workload account's (``aws:allowedAccountIds``); that account's
+    resources are written through a second provider that assumes this role."""
+    key = "config.access:identityRoleArn"
+    label = f"Pulumi.{settings.stack}.yaml"
+    if not account_id:
+        if settings.identity_role_arn is not None:
+            raise ConfigError(
+                label,
+                key,
+                f"environment {settings.environment!r} keeps its people in its own account and has no Identity "
+                "Center permission sets administered elsewhere: there is no identity account to reach; remove the key",
+            )
+        return
+    if settings.identity_role_arn is None:
+        raise ConfigError(
+            label,
+            key,
+            f"required: {why} account {account!r} ({account_id}, in {environments_file}); set it to the role this "
+            f"stack assumes there, e.g. arn:aws:iam::{account_id}:role/eks-access-identity",
+        )
+    parsed = names.parse_arn(settings.identity_role_arn)
+    if isinstance(parsed, names.Arn) and parsed.account != account_id:
+        raise ConfigError(
+            label,
+            key,
+            f"{settings.identity_role_arn!r} is in account {parsed.account}, not account {account!r} ({account_id}); "
+            "name a role there",
         )

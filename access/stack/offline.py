@@ -18,9 +18,12 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from access.core import awsauth, loading
 from access.core import stack_settings as stack_config
+from access.core.config import load as load_config
 from access.core.loading import LoadedStack
 from access.core.model import Organisation
 from access.core.plan.auth import node_map_entry
+from access.core.plan.roles import build_roles
+from access.errors import ConfigError
 from access.stack import pulumi_internals
 
 FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
@@ -48,9 +51,17 @@ class Fixtures:
 
 
 class AccessMocks(pulumi_mocks.Mocks):
-    def __init__(self, fixtures: Fixtures, default_live: Callable[[], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        fixtures: Fixtures,
+        default_live: Callable[[], dict[str, Any]] | None = None,
+        role_accounts: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
         self.fixtures = fixtures
         self.default_live = default_live
+        # Role name -> the account its stack creates it in (the trust policy may name another: the identity account).
+        self.role_accounts = role_accounts
+        self._role_accounts: dict[str, str] | None = None
         self.resources: list[Registered] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -88,13 +99,17 @@ class AccessMocks(pulumi_mocks.Mocks):
                 },
             }
         if args.typ == "aws:iam/role:Role":
-            account = _account_of(state.get("assumeRolePolicy", ""))
+            if self._role_accounts is None:
+                self._role_accounts = self.role_accounts() if self.role_accounts is not None else {}
+            account = self._role_accounts.get(state["name"]) or _account_of(state.get("assumeRolePolicy", ""))
             state["arn"] = f"arn:aws:iam::{account}:role{state.get('path', '/')}{state['name']}"
             # Stable across processes (hash() is salted): role ids appear in outputs that tests compare.
             digest = hashlib.sha256(state["name"].encode()).hexdigest().upper()
             state["uniqueId"] = "AROA" + digest[:17]
         elif args.typ == "aws:iam/group:Group":
             state["arn"] = f"arn:aws:iam::000000000000:group{state.get('path', '/')}{state['name']}"
+        elif args.typ == "aws:ssoadmin/permissionSet:PermissionSet":
+            state["arn"] = f"arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-{args.name[-16:]}"
         elif args.typ == "aws:iam/user:User":
             state["arn"] = f"arn:aws:iam::000000000000:user/{state['name']}"
         elif args.typ == "eks:index:Cluster":
@@ -112,6 +127,17 @@ class AccessMocks(pulumi_mocks.Mocks):
                 "endpoint": FAKE_ENDPOINT,
                 "certificateAuthorities": [{"data": FAKE_CA}],
                 "accessConfigs": [],
+            }, []
+        if args.token == "aws:identitystore/getGroup:getGroup":
+            # The group's id in the identity store, as AWS would answer it (a stable fake per display name).
+            wanted = (args.args.get("alternateIdentifier") or {}).get("uniqueAttribute") or {}
+            digest = hashlib.sha256(str(wanted.get("attributeValue", "")).encode()).hexdigest()
+            group_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+            return {
+                "groupId": group_id,
+                "id": group_id,
+                "displayName": wanted.get("attributeValue", ""),
+                "identityStoreId": args.args.get("identityStoreId", ""),
             }, []
         return {}, []
 
@@ -161,7 +187,23 @@ def run_program(
         settings = stack_config.parse(stack, config)
         return _eks_live_aws_auth(loading.load_organisation(settings, Path(".")), settings.environment)
 
-    mocks = AccessMocks(fixtures, default_live=eks_live_aws_auth)
+    absolute_dir = project_dir.resolve()  # the program runs from the project directory
+
+    def role_accounts() -> dict[str, str]:
+        if loaded is not None:
+            org, environment = loaded.org, loaded.settings.environment
+        else:
+            try:
+                settings = stack_config.parse(stack, config)
+                directory, label = loading.config_location(settings, absolute_dir)
+                org, environment = load_config(directory, label=label), settings.environment
+            except ConfigError:  # the program reports bad config itself, with its own line
+                return {}
+        if environment not in org.environments:
+            return {}
+        return {role.name: role.arn.split(":")[4] for role in build_roles(org, environment)}
+
+    mocks = AccessMocks(fixtures, default_live=eks_live_aws_auth, role_accounts=role_accounts)
     pulumi_internals.reset_runtime(project="eks-access", stack=stack)
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})

@@ -12,7 +12,7 @@ from access.core.loading import LoadedStack
 from access.core.outputs import stack_outputs
 from access.stack.cluster import connect
 from access.stack.cluster_access import ClusterAccess
-from access.stack.iam_component import EnvironmentIam
+from access.stack.iam_component import EnvironmentIam, identity_provider
 from access.stack.settings import read_settings
 
 
@@ -26,7 +26,7 @@ def main(loaded: LoadedStack | None = None) -> dict[str, Any]:
         settings = read_settings()
         loaded = loading.plan_stack(settings, loading.load_organisation(settings, Path(".")))
     settings, plan = loaded.settings, loaded.plan
-    environment_iam = EnvironmentIam(plan.environment, plan)
+    environment_iam = EnvironmentIam(plan.environment, plan, people_provider=identity_provider(plan, settings))
     connection = connect(plan, settings, environment_iam.roles)
     access = ClusterAccess(
         plan.environment,

@@ -702,8 +702,10 @@ def test_an_sso_session_gets_the_roles_that_trust_its_role(
         "--region",
         "eu-west-1",
     ]
+    # Trusted by pattern on aws:PrincipalArn: whatever suffix Identity Center gives the role next time.
+    pattern = f"arn:aws:iam::111122223333:role/{SSO_ROLE.rsplit('_', 1)[0]}_{'?' * 16}"
     assert capsys.readouterr().err == "".join(
-        f"note: {role} admits {SSO_SESSION}: trusted principal {SSO_ROLE_ARN}\n"
+        f"note: {role} admits {SSO_SESSION}: trusted principal {pattern} (aws:PrincipalArn)\n"
         for role in ("projecta-dev-humans", "projectb-dev-humans", "dev-cluster-admins")
     )
 
@@ -794,14 +796,29 @@ def test_roles_that_require_mfa_get_an_aws_profile_with_mfa_serial(
 def test_a_role_session_cannot_present_mfa(
     tree: ConfigTree, kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sso_trust(tree, mfa={"required": True})
-    with caller_is(monkeypatch, SSO_SESSION, "AROAEXAMPLESSO:jo@example.com"):
+    federated = "arn:aws:iam::111122223333:role/engineers"
+    tree.edit(
+        "settings.yaml",
+        lambda d: d["roles"].update({"trusted_principals": [federated], "mfa": {"required": True}}),
+    )
+    session = "arn:aws:sts::111122223333:assumed-role/engineers/jo@example.com"
+    with caller_is(monkeypatch, session, "AROAEXAMPLEFED:jo@example.com"):
         assert main(tree_args(tree, kube, "--project", "projecta")) == 2
     assert capsys.readouterr().err == (
         "note: projecta-dev-humans requires MFA (aws:MultiFactorAuthPresent), which a role session cannot present "
         "to sts:AssumeRole; no context for it\n"
         "error: every role you may enter here (projecta-dev-humans) requires MFA; use your IAM user's credentials\n"
     )
+
+
+def test_required_mfa_leaves_sso_sessions_their_context(
+    tree: ConfigTree, kube: Path, fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Identity Center sessions carry no IAM MFA context: their statement has no MFA condition, so they still enter."""
+    sso_trust(tree, mfa={"required": True})
+    with caller_is(monkeypatch, SSO_SESSION, "AROAEXAMPLESSO:jo@example.com"):
+        assert main(tree_args(tree, kube, "--project", "projecta")) == 0
+    assert "projecta-dev" in by_name(yaml.safe_load(kube.read_text()), "contexts")
 
 
 def test_callers_from_sts(monkeypatch: pytest.MonkeyPatch) -> None:

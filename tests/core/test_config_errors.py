@@ -98,7 +98,8 @@ CASES = [
     case(
         "unknown-team-key",
         [put("teams.yaml", ["teams", "payments", "lead"], "alice")],
-        "config/teams.yaml: teams.payments.lead: unknown key; expected one of: description, members",
+        "config/teams.yaml: teams.payments.lead: unknown key; expected one of: description, identity_center_group, "
+        "members",
     ),
     case(
         "unknown-roles-key",

@@ -30,7 +30,8 @@ from tests.helpers import REPO, ConfigTree
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
-SSO_ROLE = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0123456789abcdef"
+SSO_PREFIX = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/"
+SSO_ROLE = f"{SSO_PREFIX}eu-west-1/AWSReservedSSO_Dev_0123456789abcdef"
 PARTNER_ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/partner-operators"
 SESSION_NAME = {"StringEqualsIgnoreCase": {"sts:RoleSessionName": "${aws:username}"}}
 MFA_DEFAULT = {
@@ -106,15 +107,33 @@ def test_session_name_off_with_mfa_keeps_only_the_mfa_conditions() -> None:
 def test_explicit_principals_get_their_own_statement_with_external_id_and_no_session_name() -> None:
     settings = RoleSettings(trusted_principals=(PARTNER_ROLE, SSO_ROLE), external_id="eks-access-partner")
     policy = iam.human_trust_policy(ACCOUNT, settings)
+    sso_patterns = [f"{SSO_PREFIX}*/AWSReservedSSO_Dev_{'?' * 16}", f"{SSO_PREFIX}AWSReservedSSO_Dev_{'?' * 16}"]
     assert policy == document(
         root_statement(SESSION_NAME),
         {
             "Sid": "ExplicitlyTrustedPrincipals",
             "Effect": "Allow",
-            # sorted, so that reordering config changes nothing
-            "Principal": {"AWS": [SSO_ROLE, PARTNER_ROLE]},
+            "Principal": {"AWS": PARTNER_ROLE},
             "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"sts:ExternalId": "eks-access-partner"}},
+        },
+        # An Identity Center role: by pattern (its suffix changes when re-provisioned), its account as principal.
+        {
+            "Sid": "TrustedIdentityCenterRoles",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": sso_patterns},
+                "StringEquals": {"sts:ExternalId": "eks-access-partner"},
+            },
+        },
+        {
+            "Sid": "TrustedIdentityCenterRoleChaining",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": ["sts:SetSourceIdentity", "sts:TagSession"],
+            "Condition": {"ArnLike": {"aws:PrincipalArn": sso_patterns}},
         },
     )
 
@@ -134,12 +153,12 @@ def test_one_explicit_principal_is_a_string_and_mfa_applies_to_it_too() -> None:
 
 
 def test_explicit_principals_without_external_id_or_mfa_have_no_condition() -> None:
-    settings = RoleSettings(trusted_principals=(SSO_ROLE, SSO_ROLE))
+    settings = RoleSettings(trusted_principals=(PARTNER_ROLE, PARTNER_ROLE))
     policy = iam.human_trust_policy(ACCOUNT, settings)
     assert policy["Statement"][1] == {
         "Sid": "ExplicitlyTrustedPrincipals",
         "Effect": "Allow",
-        "Principal": {"AWS": SSO_ROLE},
+        "Principal": {"AWS": PARTNER_ROLE},
         "Action": "sts:AssumeRole",
     }
 

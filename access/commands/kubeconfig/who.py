@@ -26,7 +26,7 @@ def caller_of(args: argparse.Namespace, loaded: LoadedStack) -> Caller:
         name, teams = find_member(org, args.user)
         if not teams:
             raise UsageError(f"IAM user {args.user!r} is not a member of any team in config/teams.yaml")
-        return Caller(f"arn:aws:iam::{plan.account_id}:user/{name}", plan.account_id, user_name=name)
+        return Caller(f"arn:aws:iam::{plan.people_account_id}:user/{name}", plan.people_account_id, user_name=name)
     caller = caller_identity(loaded.settings.region)
     if caller.user_name is not None:
         if not find_member(org, caller.user_name)[1]:
@@ -65,7 +65,7 @@ def admitted_roles(loaded: LoadedStack, caller: Caller, project_arg: str | None)
         role = (caller.role_arn or "").rsplit("/", 1)[-1]
         raise UsageError(
             f"your AWS credentials are {caller.arn}, a session of role {role}, and no role {roles_scope} trusts it "
-            f"(they admit IAM users of account {plan.account_id} and roles.trusted_principals in "
+            f"(they admit IAM users of account {plan.people_account_id} and roles.trusted_principals in "
             "config/settings.yaml); use your IAM user's credentials, or pass --user NAME"
         )
     name, teams = find_member(org, caller.user_name)

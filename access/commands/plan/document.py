@@ -25,6 +25,7 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
         "clusterName": plan.cluster_name,
         "authMode": plan.auth_mode.value,
         "clusterSource": settings.cluster_source,
+        "peopleAccountId": plan.people_account_id,
         "ownsAccountIam": plan.owns_account_iam,
         "ownsClusterObjects": plan.owns_cluster_objects,
         "resources": resource_counts,

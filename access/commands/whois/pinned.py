@@ -35,7 +35,7 @@ def pinned_answer(subject: Subject, matches: list[TemplateMatch], deployed: Depl
                 Candidate(
                     identity=user,
                     kind="IAMUser",
-                    account_id=match.known.account_id,
+                    account_id=match.known.people_account_id,
                     role_arn=match.known.arn,
                     session_name=match.raw_session or match.session,
                     environment=match.known.environment,

@@ -25,6 +25,8 @@ class KnownRole:
     pattern: re.Pattern[str]
     pinned: bool  # every statement that admits anyone requires sts:RoleSessionName = ${aws:username}
     members: tuple[str, ...]  # IAM users whose teams may assume it
+    # The account those IAM users are in: the role's own, or the central identity account its trust admits.
+    people_account_id: str = ""
 
     @property
     def account_id(self) -> str:
@@ -71,7 +73,21 @@ def _known(environment: str, arn: str, username: str, trust: iam.PolicyDocument,
         pattern=template_pattern(username),
         pinned=iam.session_name_identifies_user(trust),
         members=tuple(sorted(set(members), key=str.lower)),
+        people_account_id=_people_account(trust) or arn.split(":")[4],
     )
+
+
+def _people_account(trust: iam.PolicyDocument) -> str | None:
+    """The account whose IAM users the session-pinned statement admits (its account-root principal)."""
+    for statement in trust.get("Statement", []):
+        if not iam.user_session_name_required({"Statement": [statement]}):
+            continue
+        principals = (statement.get("Principal") or {}).get("AWS", [])
+        for principal in [principals] if isinstance(principals, str) else principals:
+            parsed = names.parse_arn(str(principal))
+            if isinstance(parsed, names.Arn) and parsed.resource_type == "root":
+                return parsed.account
+    return None
 
 
 def known_roles(org: Organisation, environments: Iterable[str]) -> list[KnownRole]:

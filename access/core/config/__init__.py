@@ -26,7 +26,7 @@ def load(config_dir: Path | str, label: str | None = None) -> Organisation:
         raise ConfigError(source.label, "", "config directory not found (set access:configDir or pass --config)")
     options = settings.read(source)
     places = environments.read(source)
-    team_table = teams.read(source, options.roles)
+    team_table = teams.read(source, options.roles, places.people)
     project_table = projects.read(source, team_table, places.environments)
     grants = access.read(source, team_table, project_table, places.clusters)
     clusters = places.clusters
@@ -52,6 +52,7 @@ def load(config_dir: Path | str, label: str | None = None) -> Organisation:
         roles=options.roles,
         create_users=options.create_users,
         admin_trust=grants.admin_trust,
+        people=places.people,
         files={name: source.file_label(name) for name in FILES},
     )
     derived.check(org, grants.root, places.nodes, source.role_refs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from access.core import names
 from access.core.config.nodes import Node, Source, reference, unique_ids
@@ -13,8 +13,10 @@ from access.core.model import (
     Account,
     Cluster,
     Environment,
+    IdentityCenter,
     NodeRole,
     NodeType,
+    People,
     Quotas,
 )
 
@@ -25,6 +27,7 @@ class Environments:
     clusters: dict[str, Cluster]
     environments: dict[str, Environment]
     nodes: dict[str, Node]  # each environment's node, for messages about it
+    people: People = field(default_factory=People)
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,14 @@ class _AccountDraft:
 
 def read(source: Source) -> Environments:
     root = source.root("environments.yaml").mapping(
-        {"accounts", "clusters", "environments"}, required=("accounts", "clusters", "environments")
+        {"accounts", "clusters", "environments", "people"}, required=("accounts", "clusters", "environments")
     )
     drafts = _accounts(root["accounts"])
     cluster_nodes: dict[str, Node] = {}
     clusters = _clusters(source, root["clusters"], drafts, cluster_nodes)
     environments, env_nodes = _environments(root["environments"], drafts, clusters)
-    accounts = _home_environments(drafts, environments)
+    people = _people(root["people"], drafts, environments) if "people" in root else People()
+    accounts = _home_environments(drafts, environments, people)
     clusters = {
         cid: replace(
             cluster,
@@ -59,18 +63,79 @@ def read(source: Source) -> Environments:
         )
         for cid, cluster in clusters.items()
     }
-    return Environments(accounts, clusters, environments, env_nodes)
+    return Environments(accounts, clusters, environments, env_nodes, people)
 
 
-def _home_environments(drafts: dict[str, _AccountDraft], environments: dict[str, Environment]) -> dict[str, Account]:
+def _people(node: Node, drafts: dict[str, _AccountDraft], environments: dict[str, Environment]) -> People:
+    """``people: {account: <accounts key>, home_environment: <env>}``: the identity account whose IAM users are
+    every environment's people, and the environment whose stack owns its team groups and memberships."""
+    m = node.mapping({"account", "home_environment", "identity_center"})
+    center = _identity_center(m["identity_center"], drafts) if "identity_center" in m else None
+    if "account" not in m:
+        if "home_environment" in m:
+            raise m["home_environment"].error("only read with people.account (the identity account); remove it")
+        if center is None:
+            raise node.error("set people.account (an identity account) or people.identity_center, or remove people")
+        return People(identity_center=center)
+    account = reference(m["account"], drafts, "account", "environments.yaml accounts")
+    if center is not None and center.account != account:
+        raise (
+            m["identity_center"]
+            .child("account", center.account)
+            .error(
+                f"must be the identity account {account!r} (people.account): one identity provider per stack reaches "
+                "both the IAM users' groups and Identity Center"
+            )
+        )
+    declared = m["home_environment"].string().lower() if "home_environment" in m else None
+    home = resolve_home(node, declared, sorted(environments), "identity account", "its IAM groups and memberships")
+    return People(account=account, home_environment=home, identity_center=center)
+
+
+def _identity_center(node: Node, drafts: dict[str, _AccountDraft]) -> IdentityCenter:
+    """``people.identity_center: {instance_arn, identity_store_id, account}``."""
+    m = node.mapping(
+        {"instance_arn", "identity_store_id", "account"},
+        required=tuple(("instance_arn", "identity_store_id", "account")),
+    )
+    instance = m["instance_arn"].string()
+    if not names.SSO_INSTANCE_ARN_RE.match(instance):
+        raise m["instance_arn"].error(
+            f"{instance!r} is not an Identity Center instance ARN like arn:aws:sso:::instance/ssoins-0123456789abcdef"
+        )
+    store = m["identity_store_id"].string()
+    if not names.IDENTITY_STORE_ID_RE.match(store):
+        raise m["identity_store_id"].error(f"{store!r} is not an identity store id like d-1234567890")
+    account = reference(m["account"], drafts, "account", "environments.yaml accounts")
+    return IdentityCenter(instance_arn=instance, identity_store_id=store, account=account)
+
+
+def _home_environments(
+    drafts: dict[str, _AccountDraft], environments: dict[str, Environment], people: People
+) -> dict[str, Account]:
     out: dict[str, Account] = {}
     for aid, draft in drafts.items():
         in_account = [e.id for e in environments.values() if e.account == aid]
-        if not in_account:
-            raise draft.node.error("no environment uses this account; remove it or add an environment")
-        home = resolve_home(
-            draft.node, draft.declared_home, in_account, "account", "the account's IAM groups and memberships"
-        )
+        if people.account:
+            # Every team group lives in the identity account: no workload account has groups to own.
+            if draft.declared_home is not None:
+                raise draft.node.child("home_environment", draft.declared_home).error(
+                    f"people live in account {people.account!r} (people.account), whose groups and memberships "
+                    "the stack of people.home_environment owns; this account has no IAM groups: remove the key"
+                )
+            if not in_account and aid != people.account:
+                raise draft.node.error("no environment uses this account; remove it or add an environment")
+            home = people.home_environment if aid == people.account else ""
+        else:
+            center = people.identity_center.account if people.identity_center else None
+            if not in_account and aid == center:
+                out[aid] = Account(id=aid, account_id=draft.number, quotas=draft.quotas, home_environment="")
+                continue
+            if not in_account:
+                raise draft.node.error("no environment uses this account; remove it or add an environment")
+            home = resolve_home(
+                draft.node, draft.declared_home, in_account, "account", "the account's IAM groups and memberships"
+            )
         out[aid] = Account(id=aid, account_id=draft.number, quotas=draft.quotas, home_environment=home)
     return out
 

@@ -6,22 +6,46 @@ from collections.abc import Iterable
 
 from access.core import names
 from access.core.config.nodes import Node, Source, unique_ids
-from access.core.model import RoleSettings, Team
+from access.core.model import People, RoleSettings, Team
+
+# An Identity Center group's DisplayName (identitystore GetGroupId by DisplayName: 1-1024 characters).
+GROUP_DISPLAY_NAME_MAX = 1024
 
 
-def read(source: Source, role_settings: RoleSettings) -> dict[str, Team]:
+def read(source: Source, role_settings: RoleSettings, people: People | None = None) -> dict[str, Team]:
     node = source.root("teams.yaml").mapping({"teams"}, required=("teams",))["teams"]
     out: dict[str, Team] = {}
     member_nodes: list[tuple[str, Node]] = []
     for tid, tnode in unique_ids(node, "team"):
-        m = tnode.mapping({"members", "description"}, required=("members",))
+        m = tnode.mapping({"members", "description", "identity_center_group"})
         if "description" in m:
             m["description"].string()
+        if "identity_center_group" in m:
+            out[tid] = Team(id=tid, members=(), identity_center_group=_group(m, people))
+            continue
+        if "members" not in m:
+            raise tnode.error("required: members (IAM user names) or identity_center_group")
         out[tid] = Team(id=tid, members=_members(m["members"], role_settings))
         member_nodes.extend(zip(out[tid].members, m["members"].items(), strict=True))
     if role_settings.session_name_condition:
         refuse_look_alike_session_names(member_nodes)
     return out
+
+
+def _group(m: dict[str, Node], people: People | None) -> str:
+    group = m["identity_center_group"]
+    if "members" in m:
+        raise m["members"].error(
+            "a team is IAM users (members) or an Identity Center group (identity_center_group), not both: remove one"
+        )
+    if people is None or people.identity_center is None:
+        raise group.error(
+            "needs people.identity_center in environments.yaml (the instance and identity store the group is in)"
+        )
+    name = group.string()
+    if len(name) > GROUP_DISPLAY_NAME_MAX or not name.isprintable() or name != name.strip():
+        raise group.error(f"{name!r} is not an Identity Center group display name (1-1024 printable characters)")
+    return name
 
 
 def session_name_in_username(session_name: str) -> str:

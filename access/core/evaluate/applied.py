@@ -233,11 +233,11 @@ class _Reader:
             document: dict[str, Any] = json.loads(json.dumps(rendered.document))
         else:
             document = _policy(resource, "policy")
-        self.group_policies.append(GroupPolicyDocument(self.plan.account_id, group, name, document))
+        self.group_policies.append(GroupPolicyDocument(self.plan.people_account_id, group, name, document))
 
     def membership(self, resource: AppliedResource) -> None:
         user = _string(resource, "user")
-        self.memberships.append(MembershipDocument(self.plan.account_id, user, _strings(resource, "groups")))
+        self.memberships.append(MembershipDocument(self.plan.people_account_id, user, _strings(resource, "groups")))
 
     # --- the cluster's mappings ---------------------------------------------------------------------------------
 

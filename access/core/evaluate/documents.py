@@ -22,9 +22,9 @@ from typing import Any
 from access.core import awsauth, iam
 from access.core.model import AuthMode, Organisation
 from access.core.plan.environment import plan_environment
-from access.core.plan.groups import account_groups, build_group_policies
+from access.core.plan.groups import account_groups, build_group_policies, build_permission_sets, people_environments
 from access.core.plan.roles import build_roles
-from access.core.plan.types import EnvironmentPlan, Manifest, RolePlan
+from access.core.plan.types import EnvironmentPlan, Manifest, PermissionSetPlan, RolePlan
 
 PLAN_OWNER = "eks-access/plan"  # the aws-auth owner annotation used when rendering offline
 
@@ -44,6 +44,17 @@ class GroupPolicyDocument:
     account_id: str
     group: str
     name: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PermissionSetDocument:
+    """An Identity Center permission set assigned to a group in an account, with its inline policy: IAM Identity
+    Center provisions it there as the role ``AWSReservedSSO_<name>_<suffix>`` under ``/aws-reserved/...``."""
+
+    account_id: str
+    name: str
+    group: str
     document: dict[str, Any]
 
 
@@ -78,6 +89,7 @@ class ClusterDocuments:
     map_users: str
     access_entries: tuple[AccessEntryDocument, ...]
     manifests: tuple[Manifest, ...]
+    permission_sets: tuple[PermissionSetDocument, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class StackPart:
     aws_auth: tuple[str, str] | None  # (mapRoles, mapUsers) as the patch writes them, when this stack writes aws-auth
     access_entries: tuple[AccessEntryDocument, ...]
     manifests: tuple[Manifest, ...]
+    permission_sets: tuple[PermissionSetDocument, ...] = ()
 
 
 def _json(document: dict[str, Any]) -> dict[str, Any]:
@@ -111,10 +124,10 @@ def stack_part(plan: EnvironmentPlan) -> StackPart:
         environment=plan.environment,
         roles=tuple(role_document(plan.environment, plan.account_id, role) for role in plan.roles),
         group_policies=tuple(
-            GroupPolicyDocument(plan.account_id, p.group_name, p.policy_name, _json(p.document))
+            GroupPolicyDocument(plan.people_account_id, p.group_name, p.policy_name, _json(p.document))
             for p in plan.group_policies
         ),
-        memberships=tuple(MembershipDocument(plan.account_id, m.user, m.groups) for m in plan.memberships),
+        memberships=tuple(MembershipDocument(plan.people_account_id, m.user, m.groups) for m in plan.memberships),
         aws_auth=aws_auth(plan) if plan.auth_mode.writes_config_map else None,
         access_entries=tuple(
             AccessEntryDocument(
@@ -127,6 +140,7 @@ def stack_part(plan: EnvironmentPlan) -> StackPart:
             for e in plan.access_entries
         ),
         manifests=plan.manifests,
+        permission_sets=_permission_set_documents(plan.permission_sets),
     )
 
 
@@ -155,7 +169,8 @@ def render_cluster(
         for e, plan in env_plans.items()
     }
     modes = {plan.auth_mode for plan in env_plans.values()}
-    accounts = sorted({org.environments[e].account for e in envs})
+    # The accounts the cluster's people come from: where their memberships and group policies are.
+    accounts = sorted({org.people_account(e) for e in envs})
     # One environment writes aws-auth per cluster (the plan refuses two).
     map_roles, map_users = next((p.aws_auth for p in parts.values() if p.aws_auth is not None), ("", ""))
     return ClusterDocuments(
@@ -172,16 +187,21 @@ def render_cluster(
         map_users=map_users,
         access_entries=tuple(e for part in parts.values() for e in part.access_entries),
         manifests=tuple(m for part in parts.values() for m in part.manifests),
+        permission_sets=tuple(
+            p
+            for account in sorted({org.environments[e].account for e in envs})
+            for p in _permission_sets(org, account, plans, applied)
+        ),
     )
 
 
 def _group_policies(
     org: Organisation, account: str, plans: dict[str, EnvironmentPlan], applied: StackPart | None
 ) -> list[GroupPolicyDocument]:
-    """Every environment of the account puts its inline policy on the team groups; all of them count."""
+    """Every environment whose people are in the account puts its inline policy on the team groups; all count."""
     account_id = org.accounts[account].account_id
     out: list[GroupPolicyDocument] = []
-    for env in sorted(e for e, environment in org.environments.items() if environment.account == account):
+    for env in people_environments(org, account):
         if applied is not None and applied.environment == env:
             out += applied.group_policies
             continue
@@ -198,3 +218,22 @@ def _memberships(org: Organisation, account: str, applied: StackPart | None) -> 
     account_id = org.accounts[account].account_id
     _, memberships = account_groups(org, account)
     return [MembershipDocument(account_id, m.user, m.groups) for m in memberships]
+
+
+def _permission_set_documents(sets: tuple[PermissionSetPlan, ...]) -> tuple[PermissionSetDocument, ...]:
+    return tuple(PermissionSetDocument(p.account_id, p.name, p.group, _json(p.document)) for p in sets)
+
+
+def _permission_sets(
+    org: Organisation, account: str, plans: dict[str, EnvironmentPlan], applied: StackPart | None
+) -> list[PermissionSetDocument]:
+    """Every environment of the account assigns its Identity Center teams' permission sets there; all count."""
+    out: list[PermissionSetDocument] = []
+    for env in sorted(e for e, environment in org.environments.items() if environment.account == account):
+        if applied is not None and applied.environment == env:
+            out += applied.permission_sets
+            continue
+        plan = plans.get(env)
+        sets = plan.permission_sets if plan is not None else build_permission_sets(org, env, build_roles(org, env))
+        out += _permission_set_documents(sets)
+    return out

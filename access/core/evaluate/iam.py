@@ -26,8 +26,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from access.core import names
 from access.core.evaluate.documents import ClusterDocuments, RoleDocument
-from access.core.evaluate.types import Principal, PrincipalKind, Route, user
+from access.core.evaluate.types import Principal, PrincipalKind, Route, identity_center_group, user
 from access.core.evaluate.types import role as role_principal
 
 ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
@@ -84,6 +85,31 @@ class IdentityPolicies:
     exact: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     patterns: dict[str, list[tuple[str, str, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
     denies: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    # Identity Center permission sets provisioned in each account: (name, group, inline policy)
+    permission_sets: dict[str, list[tuple[str, str, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
+
+    def permission_set_groups(self, account: str, role_arn: str, admits: Any) -> list[tuple[str, str]]:
+        """(group, permission set) whose role in ``account`` ``admits`` (a predicate on the role's possible ARNs)
+        and whose inline policy allows assuming ``role_arn`` with no unconditional Deny."""
+        out = []
+        for name, group, document in self.permission_sets.get(account, []):
+            if not any(admits(arn) for arn in sso_role_arns(account, name)):
+                continue
+            statements = _statements(document)
+            allows = any(
+                s.get("Effect") == "Allow" and _action_matches(s, "sts:AssumeRole") and _resource_matches(s, role_arn)
+                for s in statements
+            )
+            denied = any(
+                s.get("Effect") == "Deny"
+                and not s.get("Condition")
+                and _action_matches(s, "sts:AssumeRole")
+                and _resource_matches(s, role_arn)
+                for s in statements
+            )
+            if allows and not denied:
+                out.append((group, name))
+        return out
 
     def allowed_users(self, account: str, role_arn: str) -> dict[str, str]:
         """IAM users of ``account`` whose eks-access group policies allow assuming ``role_arn``: name -> policy."""
@@ -103,12 +129,24 @@ class IdentityPolicies:
         )
 
 
+def sso_role_arns(account: str, permission_set: str) -> list[str]:
+    """The ARNs IAM Identity Center may give a permission set's role in an account: with and without the region in
+    its path, with some 16-character suffix."""
+    base = f"arn:aws:iam::{account}:role{names.SSO_ROLE_PATH}"
+    name = f"AWSReservedSSO_{permission_set}_0123456789abcdef"
+    return [f"{base}{name}", f"{base}eu-west-1/{name}"]
+
+
 def identity_policies(documents: ClusterDocuments) -> IdentityPolicies:
     index = IdentityPolicies()
     for membership in documents.memberships:
         for group in membership.groups:
             index.members[(membership.account_id, group.lower())].append(membership.user)
             index.user_groups[(membership.account_id, membership.user.lower())].append(group.lower())
+    for permission_set in documents.permission_sets:
+        index.permission_sets[permission_set.account_id].append(
+            (permission_set.name, permission_set.group, permission_set.document)
+        )
     for policy in documents.group_policies:
         group = policy.group.lower()
         for statement in _statements(policy.document):
@@ -154,6 +192,16 @@ class _Conditions:
             self.principal_arns = values
         elif lowered.endswith(":sub"):
             self.subjects[key] = values
+
+    def admits_role(self, arn: str) -> bool:
+        """A role session of ``arn`` (with its path: ``aws:PrincipalArn`` of a role carries it) passes."""
+        if self.users_only or self.usernames is not None:
+            return False
+        return self.principal_arns is None or any(_glob(p, arn) for p in self.principal_arns)
+
+    def sso_roles(self) -> list[str]:
+        """The Identity Center roles the ``aws:PrincipalArn`` patterns name (one key per permission set)."""
+        return sorted({names.strip_role_path(p) for p in self.principal_arns or [] if names.is_sso_role_arn(p)})
 
     def admits_user(self, account_id: str, name: str) -> bool:
         if self.usernames is not None:
@@ -242,6 +290,17 @@ def _account_users(
     for name, allowing in sorted(policies.allowed_users(account, role.arn).items()):
         if conditions.admits_user(account, name):
             out[user(account, name)] = Route(role.arn, sid, allowing)
+    for group, permission_set in policies.permission_set_groups(account, role.arn, conditions.admits_role):
+        out[identity_center_group(account, group)] = Route(role.arn, sid, f"permission set {permission_set}")
+    ours = {
+        names.strip_role_path(arn)
+        for name, _, _ in policies.permission_sets.get(account, [])
+        for arn in [names.sso_role_patterns(account, name)[0]]
+    }
+    for pattern in conditions.sso_roles():
+        if pattern not in ours:
+            # Another party's Identity Center role (roles.trusted_principals): its own policies decide.
+            out[role_principal(pattern)] = Route(role.arn, sid, "(its own policies)")
     if conditions.open_to_account:
         out[Principal(PrincipalKind.ACCOUNT, account)] = Route(role.arn, sid, "(its own policies)")
     elif conditions.usernames is not None:

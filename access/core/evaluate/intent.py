@@ -24,6 +24,7 @@ from access.core.evaluate.types import (
     Principal,
     PrincipalKind,
     expanded,
+    identity_center_group,
     role,
     user,
 )
@@ -98,7 +99,9 @@ def _people(org: Organisation, env: str, result: Intent) -> None:
     user of the account (people come through ``roles.trusted_principals``), so members are declared nothing."""
     members_may_assume = org.roles.trust_account_root
     access_file = org.files["access.yaml"]
-    account_id = org.accounts[org.environments[env].account].account_id
+    # People are IAM users of the people account: the environment's own, or the central identity account.
+    account_id = org.accounts[org.people_account(env)].account_id
+    workload_id = org.accounts[org.environments[env].account].account_id
     open_to_account = Principal(PrincipalKind.ACCOUNT, account_id)
     for grant in org.grants:
         if grant.environment != env:
@@ -107,13 +110,29 @@ def _people(org: Organisation, env: str, result: Intent) -> None:
         permissions = level_permissions(org, grant.level, namespace)
         path = f"grants.{grant.team}.{grant.project}.{grant.environment}"
         what = f"{grant.level} in {namespace}"
-        for member in org.teams[grant.team].members if members_may_assume else ():
+        granted = org.teams[grant.team]
+        if granted.identity_center_group:
+            # The group's members, through the team's permission set assigned in the environment's account.
+            sso = identity_center_group(workload_id, granted.identity_center_group)
+            key = f"teams.{granted.id}.identity_center_group"
+            result.declare(sso, permissions, org.files["teams.yaml"], key, what)
+        for member in granted.members if members_may_assume else ():
             result.declare(user(account_id, member), permissions, access_file, path, what)
         group = names.kubernetes_group(org.naming, grant.project, env, grant.level)
         result.declare_group(group, permissions, access_file, path, what)
-        if members_may_assume and org.roles.trust == "account":
+        if members_may_assume and org.roles.trust == "account" and not granted.identity_center_group:
             result.declare(open_to_account, permissions, org.files["settings.yaml"], "roles.trust", what)
     if org.admin_teams:
+        for team in org.admin_teams:
+            center_group = org.teams[team].identity_center_group
+            if center_group:
+                result.declare(
+                    identity_center_group(workload_id, center_group),
+                    SUPERUSER_ONLY,
+                    access_file,
+                    "cluster_admins.teams",
+                    "cluster-admin",
+                )
         for team in org.admin_teams if members_may_assume else ():
             for member in org.teams[team].members:
                 result.declare(
@@ -122,7 +141,7 @@ def _people(org: Organisation, env: str, result: Intent) -> None:
         result.declare_group(
             org.naming.admin_group, SUPERUSER_ONLY, access_file, "cluster_admins.teams", "cluster-admin"
         )
-        if members_may_assume and org.admin_trust == "account":
+        if members_may_assume and org.admin_trust == "account" and any(org.teams[t].members for t in org.admin_teams):
             result.declare(open_to_account, SUPERUSER_ONLY, access_file, "cluster_admins.trust", "cluster-admin")
 
 
@@ -185,6 +204,9 @@ def _trusted_principals(org: Organisation, envs: list[str], result: Intent) -> N
 
 
 def _principal_of(arn: str) -> Principal:
+    if names.is_sso_role_arn(arn):
+        # Trusted by pattern (iam.sso_principal_patterns): whatever suffix Identity Center gives it next time.
+        return role(iam.sso_principal_patterns([arn])[0])
     parts = arn.split(":")
     if parts[5] == "root":
         return Principal(PrincipalKind.ACCOUNT, parts[4])

@@ -23,6 +23,8 @@ class PrincipalKind(StrEnum):
     FEDERATED = "federated"  # a web identity: "<provider ARN>|<subject>"
     SERVICE = "service"  # an AWS service principal, e.g. pods.eks.amazonaws.com
     SERVICE_ACCOUNT = "service-account"  # a Kubernetes ServiceAccount: "<namespace>/<name>"
+    # The members of an IAM Identity Center group, through a permission set's role: "<account id>/<group>"
+    IDENTITY_CENTER = "identity-center"
 
 
 @dataclass(frozen=True, order=True)
@@ -37,6 +39,8 @@ class Principal:
             return self.id.split("/", 1)[1]
         if self.kind is PrincipalKind.ACCOUNT:
             return f"account {self.id} (any IAM user its own policies allow)"
+        if self.kind is PrincipalKind.IDENTITY_CENTER:
+            return f"Identity Center group {self.id.split('/', 1)[1]}"
         if self.kind is PrincipalKind.SERVICE_ACCOUNT:
             return f"serviceaccount:{self.id.replace('/', ':')}"
         if self.kind is PrincipalKind.FEDERATED:
@@ -47,6 +51,11 @@ class Principal:
 def user(account_id: str, name: str) -> Principal:
     """An IAM user: names are unique in an account ignoring case, so that is how they are compared."""
     return Principal(PrincipalKind.USER, f"{account_id}/{name.lower()}")
+
+
+def identity_center_group(account_id: str, group: str) -> Principal:
+    """The members of an Identity Center group, in the account where its permission set is assigned."""
+    return Principal(PrincipalKind.IDENTITY_CENTER, f"{account_id}/{group}")
 
 
 def role(arn: str) -> Principal:

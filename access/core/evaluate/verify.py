@@ -29,6 +29,7 @@ SHOWN = 3  # permissions named in a message before "and N more"
 # People first (a message names the person whose access is wrong), the open-trust account principal last.
 REPORT_ORDER = (
     PrincipalKind.USER,
+    PrincipalKind.IDENTITY_CENTER,
     PrincipalKind.ROLE,
     PrincipalKind.FEDERATED,
     PrincipalKind.SERVICE,

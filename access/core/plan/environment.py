@@ -6,7 +6,7 @@ from access.core import names
 from access.core.model import AuthMode, Cluster, Organisation
 from access.core.plan import rbac
 from access.core.plan.auth import build_access_entries, build_map_roles, build_map_users
-from access.core.plan.groups import account_groups, build_group_policies
+from access.core.plan.groups import account_groups, build_group_policies, build_permission_sets
 from access.core.plan.roles import build_roles
 from access.core.plan.types import EnvironmentPlan, GroupPlan, MembershipPlan
 from access.errors import ConfigError
@@ -42,11 +42,14 @@ def plan_environment(
 
     roles = build_roles(org, env_id)
     group_policies = build_group_policies(org, env_id, roles)
-    owns_account_iam = account.home_environment == env_id
+    permission_sets = build_permission_sets(org, env_id, roles)
+    center = org.people.identity_center
+    people = org.accounts[org.people_account(env_id)]
+    owns_account_iam = people.home_environment == env_id
     groups: tuple[GroupPlan, ...] = ()
     memberships: tuple[MembershipPlan, ...] = ()
     if owns_account_iam:
-        groups, memberships = account_groups(org, env.account)
+        groups, memberships = account_groups(org, people.id)
     users_to_create = tuple(sorted(m.user for m in memberships)) if org.create_users else ()
 
     map_roles = build_map_roles(org, env_id, roles) if auth_mode.writes_config_map else ()
@@ -83,6 +86,12 @@ def plan_environment(
         retired_node_roles=cluster.retired_node_roles,
         environments_file=org.files["environments.yaml"],
         access_file=org.files["access.yaml"],
+        people_account=people.id,
+        people_account_id=people.account_id,
+        permission_sets=permission_sets,
+        identity_center_instance_arn=center.instance_arn if center and permission_sets else "",
+        identity_store_id=center.identity_store_id if center and permission_sets else "",
+        identity_center_account_id=org.accounts[center.account].account_id if center and permission_sets else "",
     )
 
 
@@ -101,7 +110,7 @@ def check_admin_path(org: Organisation, cluster: Cluster) -> None:
             f"cluster {cluster.name!r} would have no admin path; list admin teams under "
             "cluster_admins.teams or set a break_glass_role",
         )
-    if not any(org.teams[team].members for team in org.admin_teams):
+    if not any(org.teams[team].members or org.teams[team].identity_center_group for team in org.admin_teams):
         raise ConfigError(
             org.files["access.yaml"],
             "cluster_admins.teams",

@@ -1,13 +1,17 @@
 """The teams' IAM groups in an account: the groups and memberships (owned by the account's home environment) and
-each environment's inline policy on them, allowing exactly that environment's roles."""
+each environment's inline policy on them, allowing exactly that environment's roles.
+
+The groups of an environment's people live in its people account (``Organisation.people_account``): its own
+account by default, or the central identity account, which then holds every environment's group policies."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from access.core import names
-from access.core.model import Organisation
-from access.core.plan.types import MANAGED_BY, GroupPlan, GroupPolicyPlan, MembershipPlan, RolePlan
+from access.core.model import PERMISSION_SET_NAME_MAX, Organisation
+from access.core.plan.types import MANAGED_BY, GroupPlan, GroupPolicyPlan, MembershipPlan, PermissionSetPlan, RolePlan
+from access.errors import ConfigError
 
 
 def build_group_policies(org: Organisation, env_id: str, roles: tuple[RolePlan, ...]) -> tuple[GroupPolicyPlan, ...]:
@@ -17,7 +21,8 @@ def build_group_policies(org: Organisation, env_id: str, roles: tuple[RolePlan, 
     group_roles: dict[str, list[RolePlan]] = defaultdict(list)
     for role in roles:
         for team in role.teams:
-            group_roles[team].append(role)
+            if not org.teams[team].identity_center_group:  # Identity Center teams have permission sets instead
+                group_roles[team].append(role)
     return tuple(
         GroupPolicyPlan(
             team=team,
@@ -30,12 +35,49 @@ def build_group_policies(org: Organisation, env_id: str, roles: tuple[RolePlan, 
     )
 
 
+def people_environments(org: Organisation, account: str) -> list[str]:
+    """The environments whose people (and team groups, with their group policies) are in ``account``."""
+    return sorted(e for e in org.environments if org.people_account(e) == account)
+
+
 def account_team_groups(org: Organisation, account: str) -> list[str]:
-    """Teams that need an IAM group in this account: those with any role to assume there."""
-    teams = {g.team for g in org.grants if org.environments[g.environment].account == account}
-    if any(e.account == account for e in org.environments.values()):
+    """Teams that need an IAM group in this account: those with any role to assume from here."""
+    teams = {g.team for g in org.grants if org.people_account(g.environment) == account}
+    if any(org.people_account(e) == account for e in org.environments):
         teams.update(org.admin_teams)
-    return sorted(teams)
+    return sorted(t for t in teams if not org.teams[t].identity_center_group)
+
+
+def build_permission_sets(org: Organisation, env_id: str, roles: tuple[RolePlan, ...]) -> tuple[PermissionSetPlan, ...]:
+    """Per Identity Center team with roles here, its permission set for this environment (owned by this stack)."""
+    account_id = org.accounts[org.environments[env_id].account].account_id
+    team_roles: dict[str, list[RolePlan]] = defaultdict(list)
+    for role in roles:
+        for team in role.teams:
+            if org.teams[team].identity_center_group:
+                team_roles[team].append(role)
+    out = []
+    for team, rs in sorted(team_roles.items()):
+        name = names.permission_set_name(team, env_id)
+        if len(name) > PERMISSION_SET_NAME_MAX:
+            raise ConfigError(
+                org.files["teams.yaml"],
+                f"teams.{team}.identity_center_group",
+                f"permission set name {name!r} (team {team!r}, environment {env_id!r}) is {len(name)} characters; "
+                f"IAM Identity Center allows {PERMISSION_SET_NAME_MAX}: shorten the team or environment id",
+            )
+        group = org.teams[team].identity_center_group or ""
+        out.append(
+            PermissionSetPlan(
+                team=team,
+                name=name,
+                group=group,
+                account_id=account_id,
+                role_keys=tuple(r.key for r in sorted(rs, key=lambda r: r.arn)),
+                role_arns=tuple(sorted(r.arn for r in rs)),
+            )
+        )
+    return tuple(out)
 
 
 def account_groups(org: Organisation, account: str) -> tuple[tuple[GroupPlan, ...], tuple[MembershipPlan, ...]]:

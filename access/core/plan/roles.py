@@ -55,14 +55,25 @@ def build_roles(org: Organisation, env_id: str) -> tuple[RolePlan, ...]:
         )
 
     roles: list[RolePlan] = []
-    open_trust = iam.human_trust_policy(account.account_id, settings)
+    # People roles trust the account the people live in: this one, or the central identity account.
+    people_id = org.accounts[org.people_account(env_id)].account_id
+    open_trust = iam.human_trust_policy(people_id, settings)
 
     def human_trust(teams: Iterable[str], trust: Trust) -> iam.PolicyDocument:
-        """Open trust is the same for every role (computed once); closed trust names the teams' members."""
-        if trust is Trust.ACCOUNT:
+        """Open trust is the same for every role (computed once); closed trust names the teams' members; Identity
+        Center teams add their permission sets' roles in this account."""
+        teams = tuple(teams)
+        permission_sets = tuple(
+            names.permission_set_name(t, env_id) for t in sorted(teams) if org.teams[t].identity_center_group
+        )
+        sso = (account.account_id, permission_sets) if permission_sets else None
+        users = [t for t in teams if not org.teams[t].identity_center_group]
+        if trust is Trust.ACCOUNT and sso is None:
             return open_trust
+        if trust is Trust.ACCOUNT:
+            return iam.human_trust_policy(people_id, settings, sso=sso, users=bool(users))
         members = tuple(sorted({m for team in teams for m in org.teams[team].members}, key=str.lower))
-        return iam.human_trust_policy(account.account_id, settings, members)
+        return iam.human_trust_policy(people_id, settings, members, sso=sso, users=bool(users) or sso is None)
 
     # Human roles: one per project-environment (and level, when the naming template includes {level}).
     teams_by_role: dict[tuple[str, str], set[str]] = defaultdict(set)

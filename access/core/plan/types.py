@@ -54,6 +54,23 @@ class GroupPolicyPlan:
 
 
 @dataclass(frozen=True)
+class PermissionSetPlan:
+    """An Identity Center team's permission set for one environment, assigned to its group in the environment's
+    account: its inline policy allows exactly the team's roles there."""
+
+    team: str
+    name: str  # eks.<team>.<env>
+    group: str  # the Identity Center group's DisplayName
+    account_id: str  # where it is assigned (and its role provisioned): the environment's account
+    role_keys: tuple[str, ...]
+    role_arns: tuple[str, ...]
+
+    @property
+    def document(self) -> iam.PolicyDocument:
+        return iam.permission_set_policy(self.role_arns)
+
+
+@dataclass(frozen=True)
 class MembershipPlan:
     user: str
     groups: tuple[str, ...]
@@ -107,7 +124,7 @@ class EnvironmentPlan:
     cluster: str
     cluster_name: str
     auth_mode: AuthMode
-    owns_account_iam: bool
+    owns_account_iam: bool  # the stack owns the team groups and memberships of the people account
     owns_cluster_objects: bool  # node/break-glass access entries and cluster-scoped RBAC (the cluster's home env)
     roles: tuple[RolePlan, ...]
     groups: tuple[GroupPlan, ...]
@@ -125,6 +142,30 @@ class EnvironmentPlan:
     # How messages raised while applying (the live aws-auth merge) name the config files.
     environments_file: str = "config/environments.yaml"
     access_file: str = "config/access.yaml"
+    # Where the people (IAM users) and the team groups this stack writes policies on live: the environment's own
+    # account, or the central identity account (people.account in environments.yaml).
+    people_account: str = ""
+    people_account_id: str = ""
+    permission_sets: tuple[PermissionSetPlan, ...] = ()
+    # The Identity Center instance the permission sets are in (None without Identity Center teams).
+    identity_center_instance_arn: str = ""
+    identity_store_id: str = ""
+    identity_center_account_id: str = ""
+
+    @property
+    def people_elsewhere(self) -> bool:
+        """The team groups are in another account than the roles: the stack writes them through a second provider."""
+        return bool(self.people_account_id) and self.people_account_id != self.account_id
+
+    @property
+    def identity_account_id(self) -> str:
+        """The account the identity provider reaches ("" when the stack needs none): the people account when it is
+        not this one, else the Identity Center administrator account when this stack has permission sets."""
+        if self.people_elsewhere:
+            return self.people_account_id
+        if self.permission_sets and self.identity_center_account_id != self.account_id:
+            return self.identity_center_account_id
+        return ""
 
     def role(self, key: str) -> RolePlan:
         for role in self.roles:
