@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi.runtime
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -35,6 +37,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import policy as policy_module
 from pulumi_policy.proxy import UnknownValueError
 
 from access.core import config, guardrails, loading
@@ -46,6 +49,42 @@ from access.stack.settings import read_settings
 REPO = Path(__file__).resolve().parents[1]  # the checkout whose config/ the pack reads by default
 
 PACK_NAME = "eks-access-guardrails"
+
+
+def receive_the_stack_from_the_engine() -> None:
+    """Give the pack the stack's name and config the way today's engine sends them.
+
+    The engine (pulumi pkg/v3 ``resource/plugin/analyzer_plugin.go``, ``NewPolicyAnalyzer``) sends the stack,
+    project, dry-run flag and the stack's config in the ``ConfigureStack`` call, and no longer in
+    ``PULUMI_STACK``/``PULUMI_CONFIG`` (its analyzer test asserts ``PULUMI_CONFIG`` is unset). pulumi-policy (1.21,
+    1.22 alpha) keeps only the request's tags, so ``pulumi.get_stack()`` would say ``stack`` and every config key
+    would be missing: found by the end-to-end suite's scenario 6. Configure the runtime from the request first;
+    an engine that still sets the environment variables is served by pulumi-policy itself.
+    """
+    servicer = policy_module._PolicyAnalyzerServicer  # private: the one hook; tests/stack/test_policy_pack.py pins it
+    original = servicer.ConfigureStack
+    if getattr(original, "eks_access", False):
+        return
+
+    def configure_stack(self: Any, request: Any, context: Any) -> Any:
+        if request.stack:
+            pulumi.runtime.configure(
+                pulumi.runtime.Settings(
+                    project=request.project or "eks-access",
+                    stack=request.stack,
+                    dry_run=request.dry_run,
+                    organization=request.organization or "organization",
+                )
+            )
+            for key, value in request.config.items():
+                pulumi.runtime.set_config(key, value)
+        return original(self, request, context)
+
+    configure_stack.eks_access = True  # type: ignore[attr-defined]
+    setattr(servicer, "ConfigureStack", configure_stack)  # noqa: B010 - mypy refuses assigning a method
+
+
+receive_the_stack_from_the_engine()
 DECLARED_ACCESS = "declared-access-is-effective-access"
 PREVIEW_SUBSTITUTIONS = "declared-access-unknown-at-preview"
 STACK_POLICIES = {

@@ -1,8 +1,8 @@
 """The stack's selectors as the engine hands them to a process it runs: the program, or the policy pack.
 
-Pulumi gives both the stack's config (``pulumi.Config``: the program's from the language host, the pack's from
-``PULUMI_CONFIG``, which pulumi-policy loads into the runtime before each analysis) and its name
-(``pulumi.get_stack()``, from ``PULUMI_STACK``). Only pulumi is imported here, so the pack can read the same
+Pulumi gives both the stack's config (``pulumi.Config``) and its name (``pulumi.get_stack()``): the program's from
+the language host, the pack's from the engine's ``ConfigureStack`` call (``policy/__main__.py`` puts them into the
+runtime) or, with older engines, ``PULUMI_CONFIG`` and ``PULUMI_STACK``. Only pulumi is imported here, so the pack can read the same
 settings without loading the providers' SDKs.
 """
 

@@ -8,6 +8,7 @@ them the way a wrong shell or a hand-added resource would, and must be refused w
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pulumi.runtime
 import pytest
 import yaml
 from google.protobuf import json_format, struct_pb2
@@ -269,11 +271,11 @@ def test_known_types_used_as_eks_access_never_does_are_violations(
     engine("dev")
     messages = violations(analyze_stack(pack, "dev", tampered("dev", change)))
     assert messages == [
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole aggregated: an aggregated ClusterRole: its rules are "
-        "whatever the controller aggregates",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment admin-policy: attaches "
         "arn:aws:iam::aws:policy/AdministratorAccess to role projecta-dev-humans, which config does not declare (a "
         "managed policy can let the role's sessions assume other roles)",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole aggregated: an aggregated ClusterRole: its rules are "
+        "whatever the controller aggregates",
     ]
 
 
@@ -323,9 +325,9 @@ def test_an_unknown_value_with_no_rendering_is_a_violation(pack: ModuleType, eng
     engine("dev")
     messages = violations(analyze_stack(pack, "dev", tampered("dev", change)))
     assert messages[:2] == [
+        "aws:iam/groupPolicy:GroupPolicy hand-added: policy is not known during preview, so the pack cannot verify it",
         f"{ROLE_BINDING} dev-rolebinding/projecta-dev/eks-access-humans-operate: subjects is not known during "
         "preview, so the pack cannot verify it",
-        "aws:iam/groupPolicy:GroupPolicy hand-added: policy is not known during preview, so the pack cannot verify it",
     ]
 
 
@@ -399,3 +401,68 @@ def test_a_role_config_does_not_make_is_evaluated_and_named(pack: ModuleType, en
         "config/environments.yaml: environments.dev: account 111122223333 (any IAM user its own policies allow) "
         "would get everything cluster-wide (cluster-admin) through role shadow-admins"
     )
+
+
+# --- the engine's own way of telling the pack its stack ----------------------------------------------------------
+
+
+def _fresh_process_runtime() -> None:
+    """The runtime as a new pack process has it: the offline runs above left another stack configured here."""
+    pulumi.runtime.configure(pulumi.runtime.Settings(project=None, stack=None, dry_run=False))
+    pulumi.runtime.set_all_config({})
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_stack_and_its_config_arrive_in_configure_stack_as_the_engine_sends_them(
+    pack: ModuleType, monkeypatch: pytest.MonkeyPatch, stack: str
+) -> None:
+    """Today's engine sends stack, project and config in ConfigureStack and sets no PULUMI_STACK/PULUMI_CONFIG
+    (pulumi pkg/v3 analyzer_plugin.go); before the pack received them there, every real preview failed with
+    'Pulumi.stack.yaml: config.access:environment: required' (e2e scenario 6)."""
+    for name in ("PULUMI_STACK", "PULUMI_PROJECT", "PULUMI_DRY_RUN", "PULUMI_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    stack_file = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+    def run() -> list[str]:
+        _fresh_process_runtime()
+        servicer = _PolicyAnalyzerServicer(
+            pack.PACK_NAME, "1.0.0", pack.stack_policies(), EnforcementLevel.MANDATORY, *([None] * 7)
+        )
+        servicer.ConfigureStack(
+            proto.AnalyzerStackConfigureRequest(
+                stack=stack,
+                project="eks-access",
+                dry_run=True,
+                config={k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_file.items()},
+            ),
+            None,
+        )
+        request = proto.AnalyzeStackRequest(
+            resources=[
+                proto.AnalyzerResource(
+                    type=r["type"],
+                    urn=_urn(stack, r),
+                    name=r["name"],
+                    properties=json_format.ParseDict(r["props"], struct_pb2.Struct()),
+                )
+                for r in APPLIED[stack]
+            ]
+        )
+        return violations(servicer.AnalyzeStack(request, None))
+
+    # the runtime's settings and config are context variables: the pack's changes stay in this context
+    assert contextvars.copy_context().run(run) == []
+
+
+def test_without_a_stack_from_the_engine_the_pack_refuses_rather_than_guess(
+    pack: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PULUMI_STACK", "PULUMI_PROJECT", "PULUMI_DRY_RUN", "PULUMI_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run() -> list[str]:
+        _fresh_process_runtime()
+        return violations(analyze_stack(pack, "dev", APPLIED["dev"]))
+
+    (refusal,) = contextvars.copy_context().run(run)
+    assert "access:environment: required" in refusal

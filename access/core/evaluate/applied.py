@@ -391,4 +391,5 @@ def read_stack(plan: EnvironmentPlan, resources: Iterable[AppliedResource]) -> R
         except _Unverifiable as problem:
             reader.problems.append(str(problem))
     part = reader.part()
-    return Reading(part, tuple(reader.problems), tuple(reader.substituted))
+    # sorted: the engine sends resources in the order they registered, which need not be the same twice
+    return Reading(part, tuple(sorted(reader.problems)), tuple(sorted(reader.substituted)))
