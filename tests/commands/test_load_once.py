@@ -63,7 +63,7 @@ def project(tmp_path: Path) -> Path:
     return ConfigTree(tmp_path / "project").project()
 
 
-@pytest.mark.parametrize("form", [[], ["--format", "json"], ["--format", "markdown"]])
+@pytest.mark.parametrize("form", [[], ["--full"], ["--format", "json"], ["--format", "markdown"]])
 def test_plan_loads_validates_and_renders_aws_auth_once(
     project: Path, form: list[str], counts: Counts, capsys: pytest.CaptureFixture[str]
 ) -> None:
