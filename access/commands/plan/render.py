@@ -109,6 +109,19 @@ def _header(console: Any, doc: dict[str, Any]) -> None:
     for typ, count in doc["resources"].items():
         table.add_row(typ, str(count))
     console.print(table)
+    console.print(iam_writes_line(doc["iamWrites"]), markup=False, highlight=False)
+
+
+def iam_writes_line(writes: dict[str, Any]) -> str:
+    """The IAM write budget of a first ``pulumi up``, in one line (README, "First apply of a large organisation")."""
+    calls = ", ".join(f"{n} {name}" for name, n in writes["calls"].items())
+    seconds = writes["total"] / writes["assumedRatePerSecond"]
+    took = f"{seconds:.0f} seconds" if seconds < 90 else f"{writes['minutesAtAssumedRate']} minutes"
+    return (
+        f"A first pulumi up makes {writes['total']} IAM write calls ({calls}): about "
+        f"{took} at an assumed {writes['assumedRatePerSecond']} per second "
+        "(AWS publishes no IAM write rate; see README, First apply of a large organisation)"
+    )
 
 
 def _print_full(doc: dict[str, Any], whole: bool = True) -> None:
