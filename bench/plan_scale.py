@@ -52,6 +52,12 @@ STACK = "dev"  # the per-stack benchmark organisation has one environment, dev
 RATIO_TARGET = 1.3  # at 1,000 project-environments
 GROWTH_SLACK = 1.1  # 10x the organisation may take at most 11x the time
 Key = tuple[str, str]  # (resource type, resource name)
+# The program with the garbage collector left on while it registers (access/stack/collector.py switched off):
+# what pausing it saves and what memory it costs.
+COLLECTING = "program-collecting"
+# The program as the real engine runs it: collection paused while main declares, what it declared frozen, the
+# registrations that follow collected as usual.
+ENGINE = "program-engine"
 MEMBERSHIP = "aws:iam/userGroupMembership:UserGroupMembership"
 # Besides its own resources, adding a project-environment changes exactly these: the aws-auth patch (mapRoles
 # gains the new role) and the owner team's inline policy (it may now assume the new role).
@@ -173,11 +179,30 @@ def floor_program(recorded: Sequence[Recorded]) -> Callable[[], dict[str, Any]]:
 
 @dataclass
 class Measurement:
-    kind: str  # program | floor
+    kind: str  # program | floor | program-collecting | program-engine
     seconds: float  # wall clock
     cpu_seconds: float  # this process's CPU time, all threads: steadier than wall time on a shared machine
     peak_rss_mib: float
     resources: int
+
+
+def collector_variant(kind: str) -> None:
+    """Switch this worker process to a collector variant (access/stack/collector.py) before it runs the program.
+
+    ``program-collecting``: the collector left on throughout (as before issue 14); ``program-engine``: as under
+    the real engine, paused only while ``main`` declares and what it declared frozen, the registrations that
+    follow collected as usual. ``program`` and ``floor`` run as shipped: paused for the whole run.
+    """
+    import contextlib
+    from types import SimpleNamespace
+
+    from access.stack import collector, offline, program
+
+    if kind == COLLECTING:
+        collector.paused = contextlib.nullcontext  # type: ignore[assignment]
+    elif kind == ENGINE:
+        offline.collector = SimpleNamespace(paused=contextlib.nullcontext)  # type: ignore[assignment]
+        program.pulumi_internals = SimpleNamespace(under_mocks=lambda: False)  # type: ignore[assignment]
 
 
 def measure_here(kind: str, project_dir: Path, recording: Path | None, stack: str = STACK) -> Measurement:
@@ -190,6 +215,7 @@ def measure_here(kind: str, project_dir: Path, recording: Path | None, stack: st
     import access.stack.program  # noqa: F401 - imported before timing, like the floor's SDK classes
     from access.stack.offline import Fixtures, run_program
 
+    collector_variant(kind)
     fixtures = Fixtures(live_aws_auth=live_aws_auth(project_dir, stack))
     program = None
     if kind == "floor":

@@ -112,12 +112,22 @@ TARGETS: tuple[Target, ...] = (
 OPT_IN = frozenset({Sensitivity.ESCALATION, Sensitivity.SECRETS, Sensitivity.EXEC, Sensitivity.CLUSTER_ADMIN})
 
 
+def granting_resources(wanted: str) -> tuple[str, ...]:
+    """Every granted resource that RBAC matches against ``wanted``: ``*``, the exact name, and ``*/<subresource>``
+    for a subresource. A short list, so "is ``wanted`` covered" is a few set lookups, never a scan of what is
+    granted (the diff and the access verifier index their grants with it)."""
+    _, slash, sub = wanted.partition("/")
+    return (ANY, wanted, f"*/{sub}") if slash else (ANY, wanted)
+
+
+def granting(wanted: str) -> tuple[str, ...]:
+    """Every granted API group or verb that matches ``wanted``: ``*`` and itself."""
+    return (ANY, wanted)
+
+
 def resource_matches(granted: str, wanted: str) -> bool:
     """RBAC's resource matching: ``*``, the exact name, or ``*/<subresource>`` for any resource's subresource."""
-    if granted in (ANY, wanted):
-        return True
-    _, slash, sub = wanted.partition("/")
-    return bool(slash) and granted == f"*/{sub}"
+    return granted in granting_resources(wanted)
 
 
 def grants(api_group: str, resource: str, verb: str, target: Target) -> bool:

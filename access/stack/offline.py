@@ -24,7 +24,7 @@ from access.core.model import Organisation
 from access.core.plan.auth import node_map_entry
 from access.core.plan.roles import build_roles
 from access.errors import ConfigError
-from access.stack import pulumi_internals
+from access.stack import collector, pulumi_internals
 
 FAKE_ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
 FAKE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUtcGxhbgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
@@ -181,18 +181,22 @@ def run_program(
     config.setdefault("access:configDir", "config")
     fixtures = fixtures or Fixtures()
 
+    # The stack the program loaded (or was given): what the mock cluster's EKS-written aws-auth is made of, so the
+    # config is read once per run.
+    stack_loaded: list[LoadedStack] = [loaded] if loaded is not None else []
+
     def eks_live_aws_auth() -> dict[str, Any]:
-        if loaded is not None:
-            return _eks_live_aws_auth(loaded.org, loaded.settings.environment)
-        settings = stack_config.parse(stack, config)
+        if stack_loaded:
+            return _eks_live_aws_auth(stack_loaded[0].org, stack_loaded[0].settings.environment)
+        settings = stack_config.parse(stack, config)  # a program of a test's own, which loaded nothing
         return _eks_live_aws_auth(loading.load_organisation(settings, Path(".")), settings.environment)
 
     absolute_dir = project_dir.resolve()  # the program runs from the project directory
 
     def role_accounts() -> dict[str, str]:
-        if loaded is not None:
-            org, environment = loaded.org, loaded.settings.environment
-        else:
+        if stack_loaded:
+            org, environment = stack_loaded[0].org, stack_loaded[0].settings.environment
+        else:  # a program of a test's own, which loaded nothing
             try:
                 settings = stack_config.parse(stack, config)
                 directory, label = loading.config_location(settings, absolute_dir)
@@ -208,9 +212,14 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project="eks-access", stack=stack, preview=True)
     pulumi.runtime.set_all_config({k: _config_string(v) for k, v in config.items()})
     if program is None:
-        from access.stack.program import main as default_program
+        from access.stack import program as stack_program
 
-        program = default_program if loaded is None else lambda: default_program(loaded)
+        def default_program() -> dict[str, Any]:
+            if not stack_loaded:
+                stack_loaded.append(stack_program.load())
+            return stack_program.main(stack_loaded[0])
+
+        program = default_program
     declare = program
     result: dict[str, Any] = {}
 
@@ -224,7 +233,9 @@ def run_program(
     # and errors name files as the stack file wrote them (config/teams.yaml).
     os.chdir(project_dir)
     try:
-        pulumi_internals.run_program(body)
+        # No cyclic collection while thousands of resources register (access/stack/collector.py).
+        with collector.paused():
+            pulumi_internals.run_program(body)
     finally:
         os.chdir(cwd)
     return OfflineRun(outputs=result.get("outputs", {}), resources=mocks.resources, calls=mocks.calls)

@@ -169,3 +169,44 @@ def test_adding_a_project_environment_adds_its_own_resources_and_touches_two(tmp
         ("aws:iam/groupPolicy:GroupPolicy", "dev-eks-access-team-006-eks-access-dev"),
         ("kubernetes:core/v1:ConfigMapPatch", "dev-aws-auth"),
     ]
+
+
+# -- bench/commands.py: whole commands (issue 14, item 1) ---------------------------------------------------------
+
+
+def test_whole_commands_run_the_real_cli_and_count_what_they_print(tmp_path: Path) -> None:
+    import sys
+
+    from bench.commands import access, run_whole
+
+    make_org(tmp_path, ONE_ENV)
+    whole = run_whole(access("plan", "--stack", "dev", "--project-dir", str(tmp_path), "--format", "json"))
+    assert whole.output_bytes > 1000 and whole.cpu_seconds > 0 and whole.peak_rss_mib > 10
+    with pytest.raises(RuntimeError, match="exited 2"):
+        run_whole([sys.executable, "-m", "access", "plan", "--project-dir", str(tmp_path / "missing")])
+
+
+def test_the_diff_sides_are_one_membership_apart(tmp_path: Path) -> None:
+    from bench.commands import access, one_membership_apart, run_whole
+
+    data = make_org(tmp_path / "base", ONE_ENV)
+    joined = one_membership_apart(tmp_path / "base", tmp_path / "head", data)
+    user, team = joined.split(" joins ")
+    before, after = load(tmp_path / "base" / "config"), load(tmp_path / "head" / "config")
+    assert user not in before.teams[team].members and user in after.teams[team].members
+    assert {t: v.members for t, v in before.teams.items() if t != team} == {
+        t: v.members for t, v in after.teams.items() if t != team
+    }
+    diff = ["diff", "--base", str(tmp_path / "base"), "--project-dir", str(tmp_path / "head"), "--stack", "dev"]
+    assert run_whole(access(*diff, "--format", "text")).output_bytes > 0
+
+
+def test_the_report_misses_a_target_only_from_1000_project_environments(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.commands import Row, Whole, report
+
+    slow = Whole(cpu_seconds=30.0, seconds=30.0, peak_rss_mib=100, output_bytes=10)
+    commands = {"plan json": slow, "plan text": slow, "diff": slow}
+    assert report([Row(100, 2000, 10.0, commands)])  # 3x the floor, but no target below 1,000
+    assert not report([Row(1000, 10000, 20.0, commands)])  # 1.5x: plan misses 1.3, diff meets 2.6
+    out = capsys.readouterr().out
+    assert out.count("MISSED") == 2 and "<= 2.6" in out

@@ -16,7 +16,7 @@ from access.commands.diff.flags import flags
 from access.commands.diff.snapshot import ROLE_FIELDS, RuleSets
 from access.commands.diff.types import EntryRow, OutputChange, Permission, PlaceAccess, Snapshot, StackDiff, Triple
 from access.core import iam
-from access.core.sensitivity import ANY, resource_matches
+from access.core.sensitivity import granting, granting_resources, resource_matches
 
 
 def compare(stack: str, base: Snapshot | None, head: Snapshot | None, rule_sets: RuleSets) -> StackDiff:
@@ -94,9 +94,10 @@ def _compare_places(
         diff.lost += [Permission(principal, namespace, *t) for t in _uncovered(old_triples - new_triples, new_cover)]
 
 
-def _uncovered(triples: frozenset[Triple], cover: tuple[Triple, ...]) -> Iterator[Triple]:
+def _uncovered(triples: frozenset[Triple], cover: frozenset[Triple]) -> Iterator[Triple]:
+    """The triples nothing in ``cover`` covers: a few set lookups per triple (:func:`covered`), never a scan."""
     for triple in sorted(triples):
-        if not any(covers(granted, triple) for granted in cover):
+        if not covered(triple, cover):
             yield triple
 
 
@@ -104,7 +105,16 @@ def covers(granted: Triple, wanted: Triple) -> bool:
     """Whether a granted (group, resource, verb) allows everything ``wanted`` allows (RBAC matching)."""
     group, resource, verb = granted
     want_group, want_resource, want_verb = wanted
-    return group in (ANY, want_group) and resource_matches(resource, want_resource) and verb in (ANY, want_verb)
+    return group in granting(want_group) and resource_matches(resource, want_resource) and verb in granting(want_verb)
+
+
+def covered(wanted: Triple, cover: frozenset[Triple]) -> bool:
+    """``any(covers(granted, wanted) for granted in cover)``: only the triples that could cover ``wanted`` are
+    looked up (``*`` or the same group and verb; ``*``, the same resource or ``*/<subresource>``)."""
+    group, resource, verb = wanted
+    return any(
+        (g, r, v) in cover for g in granting(group) for r in granting_resources(resource) for v in granting(verb)
+    )
 
 
 def output_changes(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> Iterator[OutputChange]:

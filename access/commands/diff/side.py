@@ -19,6 +19,7 @@ from typing import Any
 from access.commands.diff.snapshot import empty_stack_document, side_document, stack_document
 from access.core import config, quotas
 from access.core.loading import config_location, plan_stack, read_settings
+from access.core.model import Organisation
 
 
 def stacks_in(project_dir: Path) -> list[str]:
@@ -31,14 +32,19 @@ def side(project_dir: Path, only_stack: str | None, label_prefix: str, override:
     names = [s for s in stacks_in(project_dir) if only_stack in (None, s)]
     environments: list[str] = []
     stacks = {}
+    # Stacks sharing a config directory (the usual case) share one load and one preflight.
+    orgs: dict[tuple[Path, str], Organisation] = {}
     for name in names:
         settings = read_settings(project_dir, name)
         directory, label = config_location(settings, project_dir, override)
         if not directory.is_dir():
             stacks[name] = empty_stack_document(settings.environment)  # a base from before the config existed
             continue
-        org = config.load(directory, label=label if override else label_prefix + label)
-        quotas.preflight(org)
+        shown = label if override else label_prefix + label
+        org = orgs.get((directory.resolve(), shown))
+        if org is None:
+            org = orgs[(directory.resolve(), shown)] = config.load(directory, label=shown)
+            quotas.preflight(org)
         environments = environments or list(org.environments)
         if settings.environment not in org.environments:
             stacks[name] = empty_stack_document(settings.environment)

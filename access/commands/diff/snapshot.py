@@ -146,7 +146,7 @@ class RuleSets:
         self._ids: dict[frozenset[Triple], int] = {}
         self._triples: list[frozenset[Triple]] = []
         self._unions: dict[frozenset[int], frozenset[Triple]] = {}
-        self._wildcards: dict[frozenset[int], tuple[Triple, ...]] = {}
+        self._wildcards: dict[frozenset[int], frozenset[Triple]] = {}
 
     def intern(self, triples: frozenset[Triple]) -> int:
         found = self._ids.get(triples)
@@ -162,11 +162,11 @@ class RuleSets:
             found = self._unions[ids] = frozenset().union(*(self._triples[i] for i in ids))
         return found
 
-    def wildcards(self, ids: frozenset[int]) -> tuple[Triple, ...]:
-        """The triples with a wildcard, the only ones that can cover another."""
+    def wildcards(self, ids: frozenset[int]) -> frozenset[Triple]:
+        """The triples with a wildcard, the only ones that can cover another (a set: looked up, never scanned)."""
         found = self._wildcards.get(ids)
         if found is None:
-            found = self._wildcards[ids] = tuple(t for t in self.expand(ids) if _has_wildcard(t))
+            found = self._wildcards[ids] = frozenset(t for t in self.expand(ids) if _has_wildcard(t))
         return found
 
 

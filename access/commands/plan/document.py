@@ -7,7 +7,9 @@ from typing import Any
 from access.core import awsauth, iam
 from access.core.evaluate import AccessRow, effective_access, evaluate_stack
 from access.core.loading import LoadedStack
+from access.core.plan import writes
 from access.core.plan.rbac import manifest_id
+from access.core.plan.types import EnvironmentPlan
 
 JSON_SCHEMA_VERSION = 1
 
@@ -30,6 +32,7 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
         "ownsClusterObjects": plan.owns_cluster_objects,
         "resources": resource_counts,
         "resourceCount": sum(resource_counts.values()),
+        "iamWrites": _iam_writes(plan),
         "roles": [
             {
                 "key": r.key,
@@ -74,6 +77,18 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
         "rbac": [{"id": manifest_id(m), "manifest": m} for m in plan.manifests],
         "access": [_row_json(row) for row in effective_access(plan, org, evaluation)],
         "outputs": outputs,
+    }
+
+
+def _iam_writes(plan: EnvironmentPlan) -> dict[str, Any]:
+    """What a first ``pulumi up`` asks of IAM (access/core/plan/writes.py)."""
+    calls = writes.first_apply_iam_writes(plan)
+    total = sum(calls.values())
+    return {
+        "calls": calls,
+        "total": total,
+        "assumedRatePerSecond": writes.PLANNING_RATE,
+        "minutesAtAssumedRate": round(writes.minutes_at(total), 1),
     }
 
 

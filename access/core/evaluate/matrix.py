@@ -61,12 +61,30 @@ def _level(evaluation: Evaluation, granted_by: str) -> str:
     return evaluation.levels.get(granted_by, granted_by.rsplit("/", 1)[-1])
 
 
-def _display(org: Organisation, principal: Principal) -> str:
+def _spellings(org: Organisation) -> dict[str, str]:
+    """IAM user names as config spells them, by their lower-cased form (once per matrix, not per principal)."""
+    return {m.lower(): m for team in org.teams.values() for m in team.members}
+
+
+def _display(spelled: dict[str, str], principal: Principal) -> str:
     if principal.kind is PrincipalKind.USER:
-        spelled = {m.lower(): m for team in org.teams.values() for m in team.members}
-        name = principal.label
-        return spelled.get(name, name)
+        return spelled.get(principal.label, principal.label)
     return principal.label
+
+
+class _Sensitivity:
+    """What a row's rules reach, computed once per distinct rule set: a level's rules are the same in every
+    namespace, so thousands of rows share a handful of them."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[tuple[PolicyRule, ...], bool], tuple[str, ...]] = {}
+
+    def __call__(self, rules: tuple[PolicyRule, ...], cluster_wide: bool) -> tuple[str, ...]:
+        key = (rules, cluster_wide)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = tuple(ordered(rules_sensitivity(rules, cluster_wide=cluster_wide)))
+        return found
 
 
 def rows(org: Organisation, evaluation: Evaluation, environments: Iterable[str] | None = None) -> list[AccessRow]:
@@ -74,17 +92,20 @@ def rows(org: Organisation, evaluation: Evaluation, environments: Iterable[str] 
     without the open-trust "any IAM user of the account" principal, which the roles' trust describes)."""
     wanted = set(environments) if environments is not None else None
     out: list[AccessRow] = []
+    spelled, sensitivity = _spellings(org), _Sensitivity()
     for principal, reaches in evaluation.reaches.items():
         if principal.kind is PrincipalKind.ACCOUNT:
             continue
         for reach in reaches:
             if wanted is not None and reach.role is not None and reach.role.environment not in wanted:
                 continue
-            out.extend(_reach_rows(org, evaluation, principal, reach))
+            out.extend(_reach_rows(spelled, sensitivity, evaluation, principal, reach))
     return sorted(out, key=lambda r: (r.principal.lower(), r.namespace, r.level, r.role))
 
 
-def _reach_rows(org: Organisation, evaluation: Evaluation, principal: Principal, reach: Reach) -> list[AccessRow]:
+def _reach_rows(
+    spelled: dict[str, str], sensitivity: _Sensitivity, evaluation: Evaluation, principal: Principal, reach: Reach
+) -> list[AccessRow]:
     by_binding: dict[tuple[str, str], list[Permission]] = defaultdict(list)
     for permission, granted_by in reach.permissions.items():
         by_binding[(granted_by, permission.scope)].append(permission)
@@ -94,7 +115,7 @@ def _reach_rows(org: Organisation, evaluation: Evaluation, principal: Principal,
         principal_account = principal.id.split(":")[4]
     cross_account = bool(principal_account and account and principal_account != account)
     # Shown on the principal itself, so the plan, the PR comment and the diff all say it.
-    shown = _display(org, principal) + (" (cross-account)" if cross_account else "")
+    shown = _display(spelled, principal) + (" (cross-account)" if cross_account else "")
     out = []
     for (granted_by, scope), permissions in sorted(by_binding.items()):
         rules = _rules(permissions)
@@ -107,7 +128,7 @@ def _reach_rows(org: Organisation, evaluation: Evaluation, principal: Principal,
                 namespace=scope,
                 level=_level(evaluation, granted_by),
                 rules=rules,
-                sensitivity=tuple(ordered(rules_sensitivity(rules, cluster_wide=scope == CLUSTER_WIDE))),
+                sensitivity=sensitivity(rules, scope == CLUSTER_WIDE),
                 cross_account=cross_account,
                 via=reach.identity.via,
             )

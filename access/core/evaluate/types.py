@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from access.core import names
 from access.core.model import PolicyRule
+from access.core.sensitivity import granting, granting_resources
 
 CLUSTER_WIDE = "*"
 ANY = "*"
@@ -103,29 +104,39 @@ def expanded(rules: tuple[PolicyRule, ...], scope: str, names: tuple[str, ...] =
     return found
 
 
-def _matches(granted: str, wanted: str) -> bool:
-    return granted in (ANY, wanted)
-
-
-def _resource_matches(granted: str, wanted: str) -> bool:
-    """RBAC: ``*`` matches everything (subresources too), ``*/<sub>`` any resource's subresource ``<sub>``."""
-    if granted in (ANY, wanted):
-        return True
-    _, slash, sub = wanted.partition("/")
-    return bool(slash) and granted == f"*/{sub}"
-
-
 def covers(granted: Permission, wanted: Permission) -> bool:
     """Whether ``granted`` allows everything ``wanted`` allows (a wildcard in ``wanted`` needs one in ``granted``)."""
     if granted.scope not in (CLUSTER_WIDE, wanted.scope):
         return False
-    if not (_matches(granted.api_group, wanted.api_group) and _matches(granted.verb, wanted.verb)):
+    if granted.api_group not in granting(wanted.api_group) or granted.verb not in granting(wanted.verb):
         return False
-    if not (granted.resource == wanted.resource or _resource_matches(granted.resource, wanted.resource)):
+    if granted.resource not in granting_resources(wanted.resource):
         return False
     if granted.names:
         return bool(wanted.names) and set(wanted.names) <= set(granted.names)
     return True
+
+
+class CoverIndex:
+    """Permissions grouped by (API group, resource, verb): whether one is covered looks at the few groups that
+    could cover it (:func:`granting`, :func:`granting_resources`), never at every permission held."""
+
+    def __init__(self, have: Iterable[Permission]) -> None:
+        self._by_rule: dict[tuple[str, str, str], list[Permission]] = {}
+        for permission in have:
+            self._by_rule.setdefault((permission.api_group, permission.resource, permission.verb), []).append(
+                permission
+            )
+
+    def covered(self, wanted: Permission) -> bool:
+        """``any(covers(h, wanted) for h in have)``, by lookups."""
+        for group in granting(wanted.api_group):
+            for resource in granting_resources(wanted.resource):
+                for verb in granting(wanted.verb):
+                    for held in self._by_rule.get((group, resource, verb), ()):
+                        if covers(held, wanted):
+                            return True
+        return False
 
 
 @dataclass(frozen=True)

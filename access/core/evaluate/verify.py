@@ -18,7 +18,14 @@ from access.core import names
 from access.core.evaluate.authenticator import AUTHENTICATED, role_identity
 from access.core.evaluate.effective import Evaluation, Reach
 from access.core.evaluate.intent import Intent
-from access.core.evaluate.types import CLUSTER_WIDE, SUPERUSER, Permission, Principal, PrincipalKind, covers
+from access.core.evaluate.types import (
+    CLUSTER_WIDE,
+    SUPERUSER,
+    CoverIndex,
+    Permission,
+    Principal,
+    PrincipalKind,
+)
 from access.core.model import Organisation
 from access.core.sensitivity import SUPERUSER_GROUP, is_system_name
 from access.errors import ConfigError
@@ -43,8 +50,10 @@ def _report_order(principal: Principal) -> tuple[int, str]:
 
 
 def uncovered(wanted: Iterable[Permission], have: frozenset[Permission]) -> list[Permission]:
-    """The permissions of ``wanted`` that nothing in ``have`` covers (exact matches are the fast path)."""
-    return sorted(w for w in wanted if w not in have and not any(covers(h, w) for h in have))
+    """The permissions of ``wanted`` that nothing in ``have`` covers (exact matches are the fast path; the rest are
+    looked up by the groups that could cover them, :class:`CoverIndex`)."""
+    index = CoverIndex(have)
+    return sorted(w for w in wanted if w not in have and not index.covered(w))
 
 
 def verify(org: Organisation, evaluation: Evaluation, intent: Intent) -> None:
