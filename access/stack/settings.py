@@ -2,8 +2,8 @@
 
 Pulumi gives both the stack's config (``pulumi.Config``) and its name (``pulumi.get_stack()``): the program's from
 the language host, the pack's from the engine's ``ConfigureStack`` call (``policy/__main__.py`` puts them into the
-runtime) or, with older engines, ``PULUMI_CONFIG`` and ``PULUMI_STACK``. Only pulumi is imported here, so the pack can read the same
-settings without loading the providers' SDKs.
+runtime) or, with older engines, ``PULUMI_CONFIG`` and ``PULUMI_STACK``. Only pulumi is imported here, so the
+pack can read the same settings without loading the providers' SDKs.
 """
 
 from __future__ import annotations
