@@ -32,6 +32,11 @@ class Caller:
     session_name: str | None = None  # that session's name
 
     @property
+    def permission_set(self) -> str | None:
+        """An IAM Identity Center session: the permission set whose ``AWSReservedSSO_*`` role it is a session of."""
+        return names.sso_permission_set(self.role_arn.rsplit("/", 1)[-1]) if self.role_arn is not None else None
+
+    @property
     def kind(self) -> str:
         if self.user_name is not None:
             return "IAM user"
