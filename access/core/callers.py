@@ -138,7 +138,8 @@ def _admitting_statement(trust: iam.PolicyDocument, caller: Caller) -> dict[str,
     return None
 
 
-def _principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
+def principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
+    """The ``aws:PrincipalArn`` values a trust statement's conditions compare the caller with."""
     condition = statement.get("Condition") or {}
     return [
         str(p)
@@ -152,7 +153,7 @@ def _principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
 def _principal_arn_admits(statement: Mapping[str, Any], caller: Caller) -> bool:
     """An ``aws:PrincipalArn`` ``ArnLike``/``ArnEquals`` condition (Identity Center permission-set roles, closed
     lists) admits the caller: a role session's ARN carries no path, so the patterns are compared without theirs."""
-    patterns = _principal_arn_patterns(statement)
+    patterns = principal_arn_patterns(statement)
     if not patterns:
         return True
     arn = caller.role_arn or caller.arn
@@ -172,7 +173,7 @@ def _admission(role: RolePlan, statement: Mapping[str, Any], session_name: str, 
 
 
 def _via(statement: Mapping[str, Any], caller: Caller) -> str:
-    pattern = next(iter(_principal_arn_patterns(statement)), None)
+    pattern = next(iter(principal_arn_patterns(statement)), None)
     if pattern is not None:
         return f"trusted principal {names.strip_role_path(pattern)} (aws:PrincipalArn)"
     named = next(p for p in _principals(statement) if _names_caller(p, caller))

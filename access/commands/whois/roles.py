@@ -10,6 +10,7 @@ from typing import Any
 
 from access.commands.whois.subject import Subject
 from access.core import iam, names
+from access.core.callers import principal_arn_patterns
 from access.core.config.teams import session_name_in_username
 from access.core.model import Organisation, RoleKind
 from access.core.plan.roles import build_roles
@@ -106,14 +107,12 @@ def _known(
 
 def trusted_permission_sets(trust: iam.PolicyDocument) -> list[str]:
     """The permission sets whose ``AWSReservedSSO_*`` roles the trust's ``aws:PrincipalArn`` patterns admit."""
-    found = []
+    found: list[str] = []
     for statement in trust.get("Statement", []):
-        for operator in ("ArnLike", "ArnEquals", "StringLike", "StringEquals"):
-            values = ((statement.get("Condition") or {}).get(operator) or {}).get("aws:PrincipalArn") or []
-            for value in [values] if isinstance(values, str) else values:
-                permission_set = names.sso_permission_set(str(value).rsplit("/", 1)[-1])
-                if permission_set is not None and permission_set not in found:
-                    found.append(permission_set)
+        for value in principal_arn_patterns(statement):
+            permission_set = names.sso_permission_set(value.rsplit("/", 1)[-1])
+            if permission_set is not None and permission_set not in found:
+                found.append(permission_set)
     return found
 
 
