@@ -32,6 +32,11 @@ class Caller:
     session_name: str | None = None  # that session's name
 
     @property
+    def permission_set(self) -> str | None:
+        """An IAM Identity Center session: the permission set whose ``AWSReservedSSO_*`` role it is a session of."""
+        return names.sso_permission_set(self.role_arn.rsplit("/", 1)[-1]) if self.role_arn is not None else None
+
+    @property
     def kind(self) -> str:
         if self.user_name is not None:
             return "IAM user"
@@ -133,7 +138,8 @@ def _admitting_statement(trust: iam.PolicyDocument, caller: Caller) -> dict[str,
     return None
 
 
-def _principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
+def principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
+    """The ``aws:PrincipalArn`` values a trust statement's conditions compare the caller with."""
     condition = statement.get("Condition") or {}
     return [
         str(p)
@@ -147,7 +153,7 @@ def _principal_arn_patterns(statement: Mapping[str, Any]) -> list[str]:
 def _principal_arn_admits(statement: Mapping[str, Any], caller: Caller) -> bool:
     """An ``aws:PrincipalArn`` ``ArnLike``/``ArnEquals`` condition (Identity Center permission-set roles, closed
     lists) admits the caller: a role session's ARN carries no path, so the patterns are compared without theirs."""
-    patterns = _principal_arn_patterns(statement)
+    patterns = principal_arn_patterns(statement)
     if not patterns:
         return True
     arn = caller.role_arn or caller.arn
@@ -167,7 +173,7 @@ def _admission(role: RolePlan, statement: Mapping[str, Any], session_name: str, 
 
 
 def _via(statement: Mapping[str, Any], caller: Caller) -> str:
-    pattern = next(iter(_principal_arn_patterns(statement)), None)
+    pattern = next(iter(principal_arn_patterns(statement)), None)
     if pattern is not None:
         return f"trusted principal {names.strip_role_path(pattern)} (aws:PrincipalArn)"
     named = next(p for p in _principals(statement) if _names_caller(p, caller))

@@ -139,6 +139,52 @@ def aws_profile_section(
     return "\n".join(lines) + "\n"
 
 
+# The AWS CLI's IAM Identity Center token provider ("Configuring IAM Identity Center authentication with the AWS
+# CLI", manual configuration): an [sso-session] section signs in, a profile names the account and permission set.
+SSO_REGISTRATION_SCOPES = "sso:account:access"
+
+
+@dataclass(frozen=True)
+class SsoProfile:
+    """The AWS CLI profile that signs in through IAM Identity Center as the caller's permission set; the role
+    profiles chain from it (``source_profile``)."""
+
+    name: str
+    session: str  # the [sso-session <name>] it uses
+    account_id: str
+    role_name: str  # the permission set's name (the CLI's sso_role_name)
+    start_url: str | None = None  # with the region: the [sso-session] section is printed too
+    sso_region: str | None = None
+
+
+def sso_profile_name(plan: EnvironmentPlan, permission_set: str) -> str:
+    """``eks-access-sso-<team>-<env>`` for eks-access's own permission sets, else after the permission set."""
+    team = next((p.team for p in plan.permission_sets if p.name == permission_set), None)
+    return f"eks-access-sso-{team}-{plan.environment}" if team else f"eks-access-sso-{permission_set}"
+
+
+def sso_sections(sso: SsoProfile, region: str | None) -> list[str]:
+    """``[sso-session <name>]`` (when its start URL is known) and the SSO profile, as the AWS CLI reads them."""
+    sections = []
+    if sso.start_url is not None and sso.sso_region is not None:
+        sections.append(
+            f"[sso-session {sso.session}]\n"
+            f"sso_start_url = {sso.start_url}\n"
+            f"sso_region = {sso.sso_region}\n"
+            f"sso_registration_scopes = {SSO_REGISTRATION_SCOPES}\n"
+        )
+    lines = [
+        f"[profile {sso.name}]",
+        f"sso_session = {sso.session}",
+        f"sso_account_id = {sso.account_id}",
+        f"sso_role_name = {sso.role_name}",
+    ]
+    if region:
+        lines.append(f"region = {region}")
+    sections.append("\n".join(lines) + "\n")
+    return sections
+
+
 def cluster_arn(region: str | None, account_id: str, cluster_name: str) -> str | None:
     return f"arn:aws:eks:{region}:{account_id}:cluster/{cluster_name}" if region else None
 

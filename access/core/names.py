@@ -42,6 +42,17 @@ def is_sso_role_arn(arn: str) -> bool:
     return ":role" + SSO_ROLE_PATH in arn
 
 
+SSO_ROLE_NAME_RE = re.compile(r"AWSReservedSSO_(.+)_([^/]{16})\Z")
+
+
+def sso_permission_set(role_name: str) -> str | None:
+    """The permission set of a role Identity Center provisioned (``AWSReservedSSO_<permission set>_<suffix>``, the
+    role name of an SSO session's ARN), or None for any other role. The suffix is 16 characters, as the trust
+    patterns of :func:`sso_role_patterns` expect."""
+    match = SSO_ROLE_NAME_RE.match(role_name)
+    return match.group(1) if match else None
+
+
 def sso_role_patterns(account_id: str, permission_set: str) -> list[str]:
     """``aws:PrincipalArn`` patterns of the permission set's role in the account, with and without the region in
     its path; never an exact ARN, whose suffix changes when the permission set is provisioned again."""

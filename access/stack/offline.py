@@ -37,6 +37,8 @@ class Registered:
     inputs: dict[str, Any]
     provider: str | None
     read: bool  # a `.get()` of an existing resource, not something the stack creates
+    # The state the mocks answer (inputs and computed outputs such as an ARN): what the engine's stack policies see.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,15 +68,19 @@ class AccessMocks(pulumi_mocks.Mocks):
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources.append(
-            Registered(
-                args.typ,
-                args.name,
-                dict(args.inputs),
-                args.provider,
-                read=bool(args.resource_id) and args.typ.startswith("kubernetes:"),
-            )
+        registered = Registered(
+            args.typ,
+            args.name,
+            dict(args.inputs),
+            args.provider,
+            read=bool(args.resource_id) and args.typ.startswith("kubernetes:"),
         )
+        self.resources.append(registered)
+        resource_id, state = self._answer(args)
+        registered.outputs = dict(state)
+        return resource_id, state
+
+    def _answer(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
             return f"{args.name}-id", {
@@ -109,7 +115,10 @@ class AccessMocks(pulumi_mocks.Mocks):
         elif args.typ == "aws:iam/group:Group":
             state["arn"] = f"arn:aws:iam::000000000000:group{state.get('path', '/')}{state['name']}"
         elif args.typ == "aws:ssoadmin/permissionSet:PermissionSet":
-            state["arn"] = f"arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-{args.name[-16:]}"
+            # As Identity Center makes it: the instance's id and ps- with 16 hex digits (stable per resource name).
+            instance = str(state.get("instanceArn", "")).rsplit("/", 1)[-1] or "ssoins-0000000000000000"
+            digest = hashlib.sha256(args.name.encode()).hexdigest()[:16]
+            state["arn"] = f"arn:aws:sso:::permissionSet/{instance}/ps-{digest}"
         elif args.typ == "aws:iam/user:User":
             state["arn"] = f"arn:aws:iam::000000000000:user/{state['name']}"
         elif args.typ == "eks:index:Cluster":

@@ -854,3 +854,178 @@ def test_the_account_root_is_neither_a_user_nor_a_session(
         "error: your AWS credentials are arn:aws:iam::111122223333:root, neither an IAM user nor a role session; "
         "pass --user NAME\n"
     )
+
+
+# --- an IAM Identity Center session: profiles chained from an sso-session profile -------------------------------
+
+IC_EXAMPLE = REPO / "examples" / "identity-center"
+IC_SESSION = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_eks.payments.dev_0123456789abcdef/alice@example.com"
+
+
+def ic_args(kube: Path, *extra: str) -> list[str]:
+    return [
+        "kubeconfig",
+        "--stack",
+        "dev",
+        "--project-dir",
+        str(IC_EXAMPLE),
+        "--kubeconfig",
+        str(kube),
+        "--from-plan",
+        "--auth",
+        "aws-profile",
+        *extra,
+    ]
+
+
+def printed_profiles(out: str) -> str:
+    return out.split("# add to ~/.aws/config (the contexts use these profiles):\n")[1]
+
+
+def test_an_identity_center_session_gets_an_sso_session_profile_and_a_profile_per_role(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ic_args(kube, "--sso-start-url", "https://d-0123456789.awsapps.com/start", "--sso-region", "eu-central-1")
+    with caller_is(monkeypatch, IC_SESSION, "AROAEXAMPLEIC:alice@example.com"):
+        assert main(argv) == 0
+    out, err = capsys.readouterr()
+    profiles = printed_profiles(out)
+    # The AWS CLI's token-provider layout: [sso-session] signs in, the SSO profile names the account and permission
+    # set, and the permission set's one role (projecta-dev-humans, Payments' only role here) chains from it.
+    assert profiles == (
+        "[sso-session eks-access]\n"
+        "sso_start_url = https://d-0123456789.awsapps.com/start\n"
+        "sso_region = eu-central-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+        "\n"
+        "[profile eks-access-sso-payments-dev]\n"
+        "sso_session = eks-access\n"
+        "sso_account_id = 222222222222\n"
+        "sso_role_name = eks.payments.dev\n"
+        "region = eu-west-1\n"
+        "\n"
+        "[profile eks-access-projecta-dev-offline]\n"
+        "role_arn = arn:aws:iam::222222222222:role/projecta-dev-humans\n"
+        "source_profile = eks-access-sso-payments-dev\n"
+        "role_session_name = alice@example.com\n"
+        "region = eu-west-1\n"
+    )
+    assert "note: sign in with: aws sso login --profile eks-access-sso-payments-dev\n" in err
+    users = by_name(yaml.safe_load(kube.read_text()), "users")
+    assert users["alice@example.com@projecta-dev-offline"]["user"]["exec"]["args"][:2] == [
+        "--profile",
+        "eks-access-projecta-dev-offline",
+    ]
+    # botocore reads it as the AWS CLI will: the sso-session section, the SSO profile, the chained role profile.
+    from botocore.configloader import load_config
+
+    path = kube.parent / "aws-config"
+    path.write_text(profiles)
+    loaded = load_config(str(path))
+    assert loaded["sso_sessions"]["eks-access"] == {
+        "sso_start_url": "https://d-0123456789.awsapps.com/start",
+        "sso_region": "eu-central-1",
+        "sso_registration_scopes": "sso:account:access",
+    }
+    assert loaded["profiles"]["eks-access-sso-payments-dev"]["sso_session"] == "eks-access"
+    assert loaded["profiles"]["eks-access-projecta-dev-offline"]["source_profile"] == "eks-access-sso-payments-dev"
+
+
+def test_the_platform_session_gets_the_admin_context_only(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = IC_SESSION.replace("eks.payments.dev", "eks.platform.dev").replace("alice", "pat")
+    with caller_is(monkeypatch, session, "AROAEXAMPLEIC:pat@example.com"):
+        assert main(ic_args(kube, "--sso-session", "corp")) == 0
+    out, err = capsys.readouterr()
+    assert printed_profiles(out) == (
+        "[profile eks-access-sso-platform-dev]\n"
+        "sso_session = corp\n"
+        "sso_account_id = 222222222222\n"
+        "sso_role_name = eks.platform.dev\n"
+        "region = eu-west-1\n"
+        "\n"
+        "[profile eks-access-dev-cluster-admin-offline]\n"
+        "role_arn = arn:aws:iam::222222222222:role/dev-cluster-admins\n"
+        "source_profile = eks-access-sso-platform-dev\n"
+        "role_session_name = pat@example.com\n"
+        "region = eu-west-1\n"
+    )
+    # Without the start URL the [sso-session] section is the user's own: said, with the ways to get it.
+    assert (
+        "note: profile eks-access-sso-platform-dev signs in with [sso-session corp]: create it with `aws configure "
+        "sso-session` (name corp), or pass --sso-start-url and --sso-region to have it printed, or --source-profile "
+        "<your SSO profile>; then `aws sso login --profile eks-access-sso-platform-dev`\n"
+    ) in err
+
+
+def test_an_existing_sso_profile_is_the_source_profile(
+    kube: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caller_is(monkeypatch, IC_SESSION, "AROAEXAMPLEIC:alice@example.com"):
+        assert main(ic_args(kube, "--source-profile", "my-sso")) == 0
+    assert printed_profiles(capsys.readouterr().out) == (
+        "[profile eks-access-projecta-dev-offline]\n"
+        "role_arn = arn:aws:iam::222222222222:role/projecta-dev-humans\n"
+        "source_profile = my-sso\n"
+        "role_session_name = alice@example.com\n"
+        "region = eu-west-1\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "caller", "message"),
+    [
+        (
+            ["--sso-start-url", "https://d-0123456789.awsapps.com/start"],
+            IC_SESSION,
+            "--sso-start-url and --sso-region go together: the [sso-session] section needs both",
+        ),
+        (
+            ["--sso-start-url", "http://portal", "--sso-region", "eu-west-1"],
+            IC_SESSION,
+            "--sso-start-url 'http://portal': expected your AWS access portal URL, like "
+            "https://d-0123456789.awsapps.com/start",
+        ),
+        (
+            [
+                "--sso-start-url",
+                "https://d-0123456789.awsapps.com/start",
+                "--sso-region",
+                "eu-west-1",
+                "--source-profile",
+                "x",
+            ],
+            IC_SESSION,
+            "--source-profile names your own SSO profile; --sso-start-url generates one: pass one",
+        ),
+        (
+            ["--sso-start-url", "https://d-0123456789.awsapps.com/start", "--sso-region", "eu-west-1"],
+            "arn:aws:sts::222222222222:assumed-role/engineers/jo",
+            "--sso-start-url: your AWS credentials are arn:aws:sts::222222222222:assumed-role/engineers/jo, not an IAM "
+            "Identity Center session (assumed-role/AWSReservedSSO_<permission set>_<suffix>/<you>)",
+        ),
+    ],
+)
+def test_sso_profile_options_are_checked(
+    kube: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    caller: str,
+    message: str,
+) -> None:
+    with caller_is(monkeypatch, caller, "AROAEXAMPLEIC:x"):
+        assert main(ic_args(kube, *extra)) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not kube.exists() or "eks-access" not in kube.read_text()
+
+
+def test_callers_name_their_permission_set() -> None:
+    assert callers.caller_from_arn(IC_SESSION).permission_set == "eks.payments.dev"
+    assert callers.caller_from_arn(SSO_SESSION).permission_set == "Dev"
+    assert callers.caller_from_arn("arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_x/jo").permission_set is None
+    assert (
+        callers.caller_from_arn("arn:aws:iam::222222222222:user/AWSReservedSSO_a_0123456789abcdef").permission_set
+        is None
+    )

@@ -173,6 +173,7 @@ def test_pinned_session_as_json(history: History, capsys: pytest.CaptureFixture[
             "accessKeyId": None,
             "callerAccessKeyId": None,
             "sourceIdentity": None,
+            "via": None,
         }
     ]
 
@@ -854,3 +855,105 @@ def test_one_unpinned_statement_means_the_session_name_proves_nothing() -> None:
     ]
     assert not iam.session_name_identifies_user(with_sso)
     assert not iam.session_name_identifies_user({"Version": "2012-10-17", "Statement": []})
+
+
+# --- IAM Identity Center sessions -----------------------------------------------------------------------------
+
+IC_EVENT = FIXTURES / "audit-identity-center.json"
+IC_TRAIL = FIXTURES / "cloudtrail-identity-center.json"
+IC_PROJECT = REPO / "examples" / "identity-center"
+IC_ROLE = "arn:aws:iam::222222222222:role/projecta-dev-humans"
+PAYMENTS = "Identity Center group Payments, team payments, permission set eks.payments.dev"
+SSO_ALICE = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_eks.payments.dev_4f2c1a9e7b3d5c60/alice@example.com"
+
+
+def ic_args(*args: str) -> list[str]:
+    return ["whois", "--project-dir", str(IC_PROJECT), *args]
+
+
+def test_an_identity_center_session_name_is_unverified_without_cloudtrail(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(ic_args(str(IC_EVENT), "--format", "json"), capsys)
+    answer = json.loads(out)
+    assert (code, answer["status"], answer["method"]) == (6, "unverified", "identity-center")
+    (candidate,) = answer["candidates"]
+    assert (candidate["identity"], candidate["type"], candidate["via"], candidate["roleArn"]) == (
+        "alice@example.com",
+        "IdentityCenterUser",
+        PAYMENTS,
+        IC_ROLE,
+    )
+    assert answer["message"].startswith(
+        f"unverified: alice@example.com (Identity Center user, as the session name says; {PAYMENTS}) via {IC_ROLE}, "
+        "environment dev; the session name is the only link to the person (an Identity Center session chooses the "
+        "session name of the role it assumes, and no trust condition pins it to the Identity Center user): give "
+        "--cloudtrail FILE"
+    )
+
+
+def test_cloudtrail_names_the_identity_center_user_behind_the_session(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(ic_args(str(IC_EVENT), "--cloudtrail", str(IC_TRAIL)), capsys)
+    assert code == 0
+    assert out == (
+        f"alice@example.com (Identity Center user) assumed {IC_ROLE} as session alice@example.com at "
+        "2026-03-04T10:02:11Z (CloudTrail event c4e2a1b0-9d8f-4e7c-a6b5-3f2e1d0c9b87); the caller is the Identity "
+        f"Center user's session {SSO_ALICE} ({PAYMENTS})\n"
+    )
+
+
+def test_the_person_is_the_sso_session_not_the_chosen_session_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bob's Identity Center session assumed the role with alice's name: the username says alice, CloudTrail bob."""
+    trail = json.loads(IC_TRAIL.read_text())
+    identity = trail["Records"][0]["userIdentity"]
+    identity["arn"] = identity["arn"].replace("alice@", "bob@")
+    identity["principalId"] = identity["principalId"].replace("alice@", "bob@")
+    path = tmp_path / "trail.json"
+    path.write_text(json.dumps(trail))
+    code, out, _ = run(ic_args(str(IC_EVENT), "--cloudtrail", str(path), "--format", "json"), capsys)
+    answer = json.loads(out)
+    assert (code, answer["status"], answer["method"]) == (0, "found", "cloudtrail")
+    (candidate,) = answer["candidates"]
+    assert (candidate["identity"], candidate["sessionName"], candidate["via"]) == (
+        "bob@example.com",
+        "alice@example.com",
+        PAYMENTS,
+    )
+
+
+def test_an_event_of_the_permission_set_role_itself_is_unverified(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A permission set's role mapped by hand (outside eks-access): the team and group from the permission set."""
+    event = json.loads(IC_EVENT.read_text())
+    role = "arn:aws:iam::222222222222:role/AWSReservedSSO_eks.payments.dev_4f2c1a9e7b3d5c60"
+    event["user"]["username"] = "sso:alice@example.com"
+    event["user"]["extra"].update(canonicalArn=[role], arn=[SSO_ALICE])
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    code, out, _ = run(ic_args(str(path), "--format", "json"), capsys)
+    answer = json.loads(out)
+    assert (code, answer["status"], answer["method"]) == (6, "unverified", "identity-center")
+    (candidate,) = answer["candidates"]
+    assert (candidate["identity"], candidate["via"], candidate["roleArn"]) == ("alice@example.com", PAYMENTS, role)
+    assert "the role is a permission set's own role" in answer["message"]
+
+
+def test_a_saved_plan_names_the_identity_center_group(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--project-dir", str(IC_PROJECT), "--stack", "dev", "--format", "json"]) == 0
+    plan = tmp_path / "plan-dev.json"
+    plan.write_text(capsys.readouterr().out)
+    code, out, _ = run(ic_args(str(IC_EVENT), "--as-deployed", str(plan), "--format", "json"), capsys)
+    answer = json.loads(out)
+    assert (code, answer["status"]) == (6, "unverified")
+    assert [c["via"] for c in answer["candidates"]] == [
+        "Identity Center group Payments, permission set eks.payments.dev"
+    ]
+
+
+def test_sso_sessions_are_read_from_their_arn() -> None:
+    from access.commands.whois.sso import sso_session
+
+    assert sso_session(SSO_ALICE) == ("eks.payments.dev", "alice@example.com")
+    assert sso_session("arn:aws:sts::222222222222:assumed-role/projecta-dev-humans/alice") is None
+    assert sso_session("arn:aws:iam::222222222222:user/alice") is None

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pulumi
 import pulumi.runtime
 import pytest
 import yaml
@@ -49,14 +50,15 @@ def _urn(stack: str, resource: Resource) -> str:
     return f"urn:pulumi:{stack}::eks-access::{resource['type']}::{resource['name']}"
 
 
-def _applied(stack: str) -> list[Resource]:
-    """Every resource the program declares for ``stack``, with the properties the engine would give the pack (the
-    live aws-auth read as the cluster returns it)."""
-    loaded = loading.load_stack(REPO, stack)
-    run = run_program(REPO, stack, loaded=loaded)
+def _applied(stack: str, project: Path = REPO) -> list[Resource]:
+    """Every resource the program declares for ``stack``, with the properties the engine would give the pack: each
+    resource's outputs (pulumi's step generator hands AnalyzeStack ``v.Outputs``), the live aws-auth read as the
+    cluster returns it."""
+    loaded = loading.load_stack(project, stack)
+    run = run_program(project, stack, loaded=loaded)
     out = []
     for r in run.resources:
-        props = copy.deepcopy(r.inputs)
+        props = copy.deepcopy(r.outputs)
         if r.read:
             props = {"metadata": {"name": awsauth.NAME, "namespace": awsauth.NAMESPACE}, "data": {}}
         out.append({"type": r.type, "name": r.name, "props": props, "dependencies": {}})
@@ -64,19 +66,27 @@ def _applied(stack: str) -> list[Resource]:
 
 
 APPLIED = {stack: _applied(stack) for stack in ("dev", "staging", "prod")}
+EXAMPLES = [(example, stack) for example in ("identity-account", "identity-center") for stack in ("dev", "prod")]
+EXAMPLE_APPLIED = {(e, s): _applied(s, REPO / "examples" / e) for e, s in EXAMPLES}
+PERMISSION_SET = "aws:ssoadmin/permissionSet:PermissionSet"
+INLINE_POLICY = "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy"
+ASSIGNMENT = "aws:ssoadmin/accountAssignment:AccountAssignment"
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+def engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """The environment the engine gives an analyzer (pulumi's analyzer_plugin.go constructEnv)."""
 
-    def configure(stack: str) -> None:
-        stack_file = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    def configure(stack: str, project: Path = REPO) -> None:
+        stack_file = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text())["config"]
         engine_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_file.items()}
         monkeypatch.setenv("PULUMI_STACK", stack)
         monkeypatch.setenv("PULUMI_PROJECT", "eks-access")
         monkeypatch.setenv("PULUMI_DRY_RUN", "true")
         monkeypatch.setenv("PULUMI_CONFIG", json.dumps(engine_config))
+        # A fresh analyzer process: no key left in the runtime by the programs run above (pulumi-policy sets the
+        # keys of PULUMI_CONFIG, and a stale access:identityRoleArn would stay).
+        pulumi.runtime.set_all_config({})
 
     return configure
 
@@ -305,11 +315,12 @@ def test_an_unknown_group_policy_is_evaluated_as_rendered_and_said(
     assert violations(response) == []
     advisories = violations(response, proto.analyzer_pb2.ADVISORY)
     assert len(advisories) == 3
-    assert advisories[0] == (
+    # The engine's order is the program's registration order, which waits on role ARNs: not asserted.
+    assert (
         "aws:iam/groupPolicy:GroupPolicy dev-eks-access-payments-eks-access-dev: policy is not known during preview "
         "(it is built from role ARNs); evaluated as config renders it, and checked as applied when the pack runs "
         "after the update"
-    )
+    ) in advisories
 
 
 def test_an_unknown_value_with_no_rendering_is_a_violation(pack: ModuleType, engine: Callable[[str], None]) -> None:
@@ -466,3 +477,213 @@ def test_without_a_stack_from_the_engine_the_pack_refuses_rather_than_guess(
 
     (refusal,) = contextvars.copy_context().run(run)
     assert "access:environment: required" in refusal
+
+
+# --- the examples: an identity account, IAM Identity Center ----------------------------------------------------
+
+
+def _example(
+    engine: Callable[..., None], example: str, stack: str, change: Callable[[list[Resource]], None] | None = None
+) -> tuple[list[Resource], Path]:
+    project = REPO / "examples" / example
+    engine(stack, project)
+    resources = copy.deepcopy(EXAMPLE_APPLIED[(example, stack)])
+    if change is not None:
+        change(resources)
+    return resources, project / "config"
+
+
+@pytest.mark.parametrize(("example", "stack"), EXAMPLES)
+def test_what_the_examples_apply_passes(
+    pack: ModuleType, engine: Callable[..., None], example: str, stack: str
+) -> None:
+    """The identity provider's resources (group policies and memberships in the identity account; permission sets,
+    inline policies and assignments from the Identity Center administrator account) are read and pass."""
+    resources, config_dir = _example(engine, example, stack)
+    response = analyze_stack(pack, stack, resources, config_dir=config_dir)
+    assert list(response.diagnostics) == []
+
+
+@pytest.mark.parametrize(("example", "stack"), EXAMPLES)
+def test_the_pack_reads_the_examples_as_rendered(example: str, stack: str) -> None:
+    from access.core.evaluate.documents import stack_part
+
+    project = REPO / "examples" / example
+    loaded = loading.load_stack(project, stack)
+    reading = applied.read_stack(
+        loaded.plan,
+        [applied.AppliedResource(r["type"], _urn(stack, r), r["props"]) for r in EXAMPLE_APPLIED[(example, stack)]],
+    )
+    rendered = stack_part(loaded.plan)
+    assert reading.problems == () and reading.substituted == ()
+    assert sorted(reading.part.roles, key=repr) == sorted(rendered.roles, key=repr)
+    assert sorted(reading.part.group_policies, key=repr) == sorted(rendered.group_policies, key=repr)
+    assert sorted(reading.part.memberships, key=repr) == sorted(rendered.memberships, key=repr)
+    assert sorted(reading.part.permission_sets, key=repr) == sorted(rendered.permission_sets, key=repr)
+    if example == "identity-center":
+        account = {"dev": "222222222222", "prod": "333333333333"}[stack]
+        assert {(p.account_id, p.name, p.group) for p in reading.part.permission_sets} == {
+            (account, f"eks.payments.{stack}", "Payments"),
+            (account, f"eks.platform.{stack}", "Platform"),
+        }
+    else:
+        assert reading.part.group_policies and reading.part.permission_sets == ()
+
+
+def _payments_policy(resources: list[Resource]) -> Resource:
+    return find(resources, INLINE_POLICY, "eks.payments.dev-policy")
+
+
+def _admit_every_sso_role(resources: list[Resource]) -> None:
+    """The cluster admins' trust widened to every permission set's role in the account."""
+    role = find(resources, ROLE, "dev-cluster-admins")
+    trust = json.loads(role["props"]["assumeRolePolicy"])
+    trust["Statement"][0]["Condition"]["ArnLike"]["aws:PrincipalArn"] = (
+        "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_*"
+    )
+    role["props"]["assumeRolePolicy"] = json.dumps(trust)
+
+
+def test_a_permission_set_policy_on_every_role_is_an_over_grant(pack: ModuleType, engine: Callable[..., None]) -> None:
+    """The inline policy is what lets the permission set's role assume a role whose trust admits it (the trust names
+    the account): with Resource "*" Payments reaches every role that admits its SSO role."""
+
+    def every_role(resources: list[Resource]) -> None:
+        policy = _payments_policy(resources)
+        document = json.loads(policy["props"]["inlinePolicy"])
+        document["Statement"][0]["Resource"] = "*"
+        policy["props"]["inlinePolicy"] = json.dumps(document)
+
+    # Alone it grants nothing more: each role's trust admits only its own team's permission set.
+    resources, config_dir = _example(engine, "identity-center", "dev", every_role)
+    assert violations(analyze_stack(pack, "dev", resources, config_dir=config_dir)) == []
+
+    def both(resources: list[Resource]) -> None:
+        every_role(resources)
+        _admit_every_sso_role(resources)
+
+    resources, config_dir = _example(engine, "identity-center", "dev", both)
+    (message,) = violations(analyze_stack(pack, "dev", resources, config_dir=config_dir))
+    assert message.startswith(
+        f"{config_dir}/access.yaml: cluster_admins: Identity Center group Payments would get everything cluster-wide "
+        "(cluster-admin) through role dev-cluster-admins, Kubernetes group eks-access:cluster-admins, "
+        "ClusterRoleBinding/eks-access:cluster-admins; config grants operate in projecta-dev."
+    )
+
+
+@pytest.mark.parametrize(
+    ("change_props", "expected"),
+    [
+        (
+            {"targetId": "333333333333"},
+            "assigns permission set eks.payments.dev in AWS_ACCOUNT 333333333333, not in this environment's account "
+            "222222222222",
+        ),
+        (
+            {"principalType": "USER"},
+            "assigns permission set eks.payments.dev to a USER; eks-access assigns it to the Identity Center group "
+            "Payments only",
+        ),
+        (
+            {},
+            "a second assignment of permission set eks.payments.dev (eks-access assigns it once, to the group "
+            "Payments; the pack cannot tell which group another one names)",
+        ),
+        (
+            {"permissionSetArn": "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-00000000deadbeef"},
+            "permission set 'arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-00000000deadbeef' is not one "
+            "this stack declares (the pack cannot tell what it allows or to whom)",
+        ),
+    ],
+)
+def test_an_extra_account_assignment_is_a_violation(
+    pack: ModuleType, engine: Callable[..., None], change_props: dict[str, Any], expected: str
+) -> None:
+    def change(resources: list[Resource]) -> None:
+        extra = copy.deepcopy(find(resources, ASSIGNMENT, "eks.payments.dev-assignment"))
+        extra["name"] = "hand-added"
+        extra["props"].update(principalId="0123abcd-0000-0000-0000-000000000000", **change_props)
+        resources.append(extra)
+
+    resources, config_dir = _example(engine, "identity-center", "dev", change)
+    (message,) = violations(analyze_stack(pack, "dev", resources, config_dir=config_dir))
+    assert message == f"{ASSIGNMENT} hand-added: {expected}"
+
+
+def test_a_permission_set_config_does_not_declare_is_a_violation(pack: ModuleType, engine: Callable[..., None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        extra = copy.deepcopy(find(resources, PERMISSION_SET, "eks.payments.dev"))
+        extra["name"] = "hand-added"
+        extra["props"]["name"] = "eks.payments.prod"
+        resources.append(extra)
+        managed = {
+            "type": "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment",
+            "name": "admin",
+            "props": {"managedPolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            "dependencies": {},
+        }
+        resources.append(managed)
+
+    resources, config_dir = _example(engine, "identity-center", "dev", change)
+    assert violations(analyze_stack(pack, "dev", resources, config_dir=config_dir)) == [
+        "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment admin: a resource type eks-access does not "
+        "declare, which the pack cannot evaluate (it could grant access)",
+        f"{PERMISSION_SET} hand-added: permission set eks.payments.prod, which config does not declare for "
+        "environment dev (the pack could not tell which group its assignments give it to)",
+    ]
+
+
+def test_a_missing_assignment_is_an_under_grant(pack: ModuleType, engine: Callable[..., None]) -> None:
+    def change(resources: list[Resource]) -> None:
+        resources.remove(find(resources, ASSIGNMENT, "eks.payments.dev-assignment"))
+
+    resources, config_dir = _example(engine, "identity-center", "dev", change)
+    (message,) = violations(analyze_stack(pack, "dev", resources, config_dir=config_dir))
+    # Without the assignment the pack cannot tie the role's trusted SSO pattern to the group: an unknown principal.
+    assert message.startswith(
+        f"{config_dir}/access.yaml: grants.payments.projecta.dev: arn:aws:iam::222222222222:role/"
+        "awsreservedsso_eks.payments.dev_???????????????? would get get pods in projecta-dev"
+    )
+    assert message.endswith(
+        "config grants it nothing here. Effective access must equal what config grants: make "
+        "the ids or naming templates tell these apart"
+    )
+
+
+def test_unknown_permission_set_values_are_resolved_through_dependencies(
+    pack: ModuleType, engine: Callable[..., None]
+) -> None:
+    """During a preview of a new permission set its ARN, and the inline policy built from new role ARNs, are unknown:
+    the engine's property dependency names the permission set, and the policy is evaluated as rendered (said)."""
+
+    def change(resources: list[Resource]) -> None:
+        for resource in resources:
+            if resource["type"] == PERMISSION_SET:
+                resource["props"]["arn"] = UNKNOWN_STRING_VALUE
+                source = _urn("dev", resource)
+                for linked in resources:
+                    if linked["type"] in (INLINE_POLICY, ASSIGNMENT) and linked["name"].startswith(resource["name"]):
+                        linked["props"]["permissionSetArn"] = UNKNOWN_STRING_VALUE
+                        linked["dependencies"] = {"permissionSetArn": [source]}
+            if resource["type"] == INLINE_POLICY:
+                resource["props"]["inlinePolicy"] = UNKNOWN_STRING_VALUE
+
+    resources, config_dir = _example(engine, "identity-center", "dev", change)
+    response = analyze_stack(pack, "dev", resources, config_dir=config_dir)
+    assert violations(response) == []
+    assert sorted(violations(response, proto.analyzer_pb2.ADVISORY)) == [
+        f"{INLINE_POLICY} dev-eks.{team}.dev-policy: inlinePolicy is not known during preview (it is built from role "
+        "ARNs); evaluated as config renders it, and checked as applied when the pack runs after the update"
+        for team in ("payments", "platform")
+    ]
+
+    def unresolved(resources: list[Resource]) -> None:
+        change(resources)
+        _payments_policy(resources)["dependencies"] = {}
+
+    resources, config_dir = _example(engine, "identity-center", "dev", unresolved)
+    messages = violations(analyze_stack(pack, "dev", resources, config_dir=config_dir))
+    assert (
+        f"{INLINE_POLICY} dev-eks.payments.dev-policy: permissionSetArn is not known during preview, so the pack "
+        "cannot verify it" in messages
+    )

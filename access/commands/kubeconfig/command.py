@@ -11,6 +11,7 @@ file stays 0600, and a second run changes nothing.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -24,6 +25,10 @@ from access.core.kubeconfig import ClusterEndpoint, PersonContext
 from access.core.loading import LoadedStack, load_stack
 from access.core.plan.types import RolePlan
 from access.errors import KubeconfigError, UsageError
+
+SSO_START_URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[\w./-]*)?$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+SSO_SESSION_NAME_RE = re.compile(r"^[\w.-]{1,64}$")
 
 EXAMPLE = """examples:
   python -m access kubeconfig --stack dev                      # you (from STS), every project you may enter
@@ -71,8 +76,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--auth", choices=kubeconfig.AUTH_METHODS, default="authenticator", help="token signer")
     parser.add_argument(
         "--source-profile",
-        default="default",
-        help="with --auth aws-profile: the profile holding your IAM user keys (or your SSO profile)",
+        default=None,
+        help="with --auth aws-profile: the profile holding your IAM user keys, or your existing SSO profile "
+        "(default: 'default'; for an IAM Identity Center session, a generated SSO profile)",
+    )
+    parser.add_argument(
+        "--sso-start-url",
+        metavar="URL",
+        help="with --auth aws-profile, for an IAM Identity Center session: your AWS access portal URL, printed in "
+        "the [sso-session] section the SSO profile uses (with --sso-region)",
+    )
+    parser.add_argument("--sso-region", metavar="REGION", help="the region of your IAM Identity Center instance")
+    parser.add_argument(
+        "--sso-session",
+        metavar="NAME",
+        default="eks-access",
+        help="the [sso-session NAME] the generated SSO profile uses (default: eks-access)",
     )
     parser.add_argument(
         "--mfa-serial",
@@ -88,6 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     loaded = load_stack(args.project_dir, args.stack, args.config)
     caller = caller_of(args, loaded)
+    sso = sso_profile(args, loaded, caller)
     admitted = signable(admitted_roles(loaded, caller, args.project), caller, args.auth, args.mfa_serial)
     cluster, role_arns = _endpoint(args, loaded, [a.role for a in admitted])
     suffix = kubeconfig.OFFLINE_SUFFIX if cluster.placeholder else ""
@@ -116,8 +136,48 @@ def run(args: argparse.Namespace) -> int:
     if args.auth == "aws-profile":
         # with --dry-run stdout is the kubeconfig alone, so the profiles go to stderr
         stream = sys.stderr if args.dry_run else sys.stdout
-        print_aws_profiles(contexts, cluster.region, args.source_profile, args.mfa_serial, stream)
+        print_aws_profiles(contexts, cluster.region, args.source_profile or "default", args.mfa_serial, stream, sso)
     return 0
+
+
+def sso_profile(args: argparse.Namespace, loaded: LoadedStack, caller: Caller) -> kubeconfig.SsoProfile | None:
+    """For an IAM Identity Center session with ``--auth aws-profile`` (and no ``--source-profile`` of its own): the
+    SSO profile the role profiles chain from, signing in as the session's permission set in its account."""
+    asked = args.sso_start_url is not None or args.sso_region is not None
+    if asked:
+        if args.sso_start_url is None or args.sso_region is None:
+            raise UsageError("--sso-start-url and --sso-region go together: the [sso-session] section needs both")
+        if not SSO_START_URL_RE.match(args.sso_start_url):
+            raise UsageError(
+                f"--sso-start-url {args.sso_start_url!r}: expected your AWS access portal URL, like "
+                "https://d-0123456789.awsapps.com/start"
+            )
+        if not REGION_RE.match(args.sso_region):
+            raise UsageError(f"--sso-region {args.sso_region!r}: expected a region like eu-west-1")
+        if args.auth != "aws-profile":
+            raise UsageError("--sso-start-url and --sso-region write AWS CLI profiles: add --auth aws-profile")
+        if args.source_profile is not None:
+            raise UsageError("--source-profile names your own SSO profile; --sso-start-url generates one: pass one")
+    permission_set = caller.permission_set
+    if permission_set is None:
+        if asked:
+            raise UsageError(
+                f"--sso-start-url: your AWS credentials are {caller.arn}, not an IAM Identity Center session "
+                "(assumed-role/AWSReservedSSO_<permission set>_<suffix>/<you>)"
+            )
+        return None
+    if args.auth != "aws-profile" or args.source_profile is not None:
+        return None
+    if not SSO_SESSION_NAME_RE.match(args.sso_session):
+        raise UsageError(f"--sso-session {args.sso_session!r}: expected a name of letters, digits, '-', '_' or '.'")
+    return kubeconfig.SsoProfile(
+        name=kubeconfig.sso_profile_name(loaded.plan, permission_set),
+        session=args.sso_session,
+        account_id=caller.account_id,
+        role_name=permission_set,
+        start_url=args.sso_start_url,
+        sso_region=args.sso_region,
+    )
 
 
 def _endpoint(
@@ -165,9 +225,18 @@ def _write(path: Path, text: str, changes: list[kubeconfig.Change], contexts: li
 
 
 def print_aws_profiles(
-    contexts: list[PersonContext], region: str | None, source_profile: str, mfa_serial: str | None, stream: TextIO
+    contexts: list[PersonContext],
+    region: str | None,
+    source_profile: str,
+    mfa_serial: str | None,
+    stream: TextIO,
+    sso: kubeconfig.SsoProfile | None = None,
 ) -> None:
-    sections = [
+    """The profiles the contexts use; for an Identity Center session, chained from its SSO profile (printed first,
+    with its [sso-session] section when the start URL is given)."""
+    head = kubeconfig.sso_sections(sso, region) if sso is not None else []
+    source_profile = sso.name if sso is not None else source_profile
+    sections = head + [
         kubeconfig.aws_profile_section(
             kubeconfig.aws_profile_name(c),
             c.role_arn,
@@ -180,3 +249,13 @@ def print_aws_profiles(
         for c in contexts
     ]
     print("\n# add to ~/.aws/config (the contexts use these profiles):\n" + "\n".join(sections), end="", file=stream)
+    if sso is not None and sso.start_url is None:
+        print(
+            f"note: profile {sso.name} signs in with [sso-session {sso.session}]: create it with `aws configure "
+            f"sso-session` (name {sso.session}), or pass --sso-start-url and --sso-region to have it printed, or "
+            "--source-profile <your SSO profile>; then `aws sso login --profile "
+            f"{sso.name}`",
+            file=sys.stderr,
+        )
+    elif sso is not None:
+        print(f"note: sign in with: aws sso login --profile {sso.name}", file=sys.stderr)

@@ -47,12 +47,13 @@ class Candidate:
     caller_principal_id: str | None = None
     environment: str | None = None
     in_config: bool | None = None
+    via: str | None = None  # an Identity Center session: its group, team and permission set
 
 
 @dataclass
 class Answer:
     status: str  # found | not-found | ambiguous | unverified | outside-window
-    method: str  # pinned-session | cloudtrail
+    method: str  # pinned-session | identity-center | cloudtrail
     subject: Subject
     candidates: list[Candidate] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None

@@ -8,6 +8,7 @@ username template filled in by the authenticator, ``user.uid`` is ``aws-iam-auth
 1. **Pinned session** (our roles): when every statement of the role's trust policy requires
    ``sts:RoleSessionName = ${aws:username}``, ``{{SessionName}}`` in the username *is* the IAM user name, if the
    trust was deployed that way when the action happened (``history``) and the name is a member allowed the role.
+   Identity Center sessions (``sso``) are never pinned: their session name is at most ``unverified``.
 2. **Correlation**: the ``AssumeRole`` that issued the session in CloudTrail, over a window that ends at the
    action's time, through boto3 ``cloudtrail.lookup_events`` or exported files (``{"Records": [...]}`` as
    delivered to S3, or the ``lookup_events`` shape with ``CloudTrailEvent`` strings). A file given is always read.
@@ -30,7 +31,8 @@ from access.commands.whois.correlate import DEFAULT_LOOKBACK, correlate
 from access.commands.whois.history import Deployed, as_deployed, from_git
 from access.commands.whois.pinned import pinned_answer
 from access.commands.whois.render import render_json, render_line
-from access.commands.whois.roles import TemplateMatch, known_roles, match_templates
+from access.commands.whois.roles import KnownRole, TemplateMatch, known_roles, match_templates
+from access.commands.whois.sso import sso_answer
 from access.commands.whois.subject import Subject, parse_uid, read_event, subject_from_event
 from access.commands.whois.times import iso, parse_duration, parse_time
 from access.core.model import Organisation
@@ -179,27 +181,32 @@ def run(args: argparse.Namespace) -> int:
     window = window_of(args, subject)
     deployed = load_deployed(args, subject.at)
     matches = match_templates(subject, deployed.roles)
-    pinned = pinned_answer(subject, matches, deployed)
+    # The session-name evidence: pinned roles, or (never more than unverified) Identity Center sessions.
+    pinned = pinned_answer(subject, matches, deployed) or sso_answer(subject, matches, deployed.roles)
 
     trail, note = None, ""
     if args.cloudtrail:
         records = list(records_from_files(args.cloudtrail))  # bad files fail first
-        trail = correlate(subject, matches, records, window)
+        trail = correlate(subject, matches, records, window, deployed.roles)
     elif pinned is None or args.correlate:
-        trail = correlate(subject, matches, _lookup_all(args, window), window)
+        trail = correlate(subject, matches, _lookup_all(args, window), window, deployed.roles)
     elif pinned.status in ("unverified", "not-found"):
-        trail, note = _try_lookup(args, subject, matches, window)
+        trail, note = _try_lookup(args, subject, matches, window, deployed.roles)
     answer: Answer = combine(pinned, trail, note)
     print(render_json(answer) if args.format == "json" else render_line(answer))
     return answer.exit_code
 
 
 def _try_lookup(
-    args: argparse.Namespace, subject: Subject, matches: list[TemplateMatch], window: tuple[datetime, datetime]
+    args: argparse.Namespace,
+    subject: Subject,
+    matches: list[TemplateMatch],
+    window: tuple[datetime, datetime],
+    roles: list[KnownRole],
 ) -> tuple[Answer | None, str]:
     """CloudTrail may still prove who it was; when it cannot be asked, the evidence answer says why."""
     try:
-        return correlate(subject, matches, list(_lookup_all(args, window)), window), ""
+        return correlate(subject, matches, list(_lookup_all(args, window)), window, roles), ""
     except UsageError as error:
         return None, f"CloudTrail was not searched ({error})"
 

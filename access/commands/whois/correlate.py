@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from access.commands.whois.answer import Answer, Candidate
 from access.commands.whois.cloudtrail import AssumeRole, assume_role_from_record
-from access.commands.whois.roles import TemplateMatch
+from access.commands.whois.roles import KnownRole, TemplateMatch
+from access.commands.whois.sso import KIND as SSO_KIND
+from access.commands.whois.sso import sso_session, team_of
 from access.commands.whois.subject import Subject
 from access.core import names
 from access.core.config.teams import session_name_in_username
@@ -72,7 +74,11 @@ def search_for(subject: Subject, matches: list[TemplateMatch]) -> tuple[_Search,
 
 
 def correlate(
-    subject: Subject, matches: list[TemplateMatch], records: Iterable[dict[str, Any]], window: tuple[datetime, datetime]
+    subject: Subject,
+    matches: list[TemplateMatch],
+    records: Iterable[dict[str, Any]],
+    window: tuple[datetime, datetime],
+    roles: Sequence[KnownRole] = (),
 ) -> Answer:
     """The AssumeRole(s) in ``records`` that issued the subject's session, grouped by who called it."""
     start, end = window
@@ -87,7 +93,8 @@ def correlate(
     latest: dict[str, AssumeRole] = {}
     for record in sorted(_one_per_call(found), key=lambda r: (r.time, r.event_id or "")):
         latest[record.identity()] = record
-    candidates = [_candidate(record) for record in sorted(latest.values(), key=lambda r: r.time)]
+    known = [*roles, *(m.known for m in matches)]
+    candidates = [_candidate(record, known) for record in sorted(latest.values(), key=lambda r: r.time)]
     status = "found" if len(candidates) == 1 else ("not-found" if not candidates else "ambiguous")
     return Answer(status, "cloudtrail", subject, candidates, window, searched)
 
@@ -103,11 +110,15 @@ def _one_per_call(records: list[AssumeRole]) -> list[AssumeRole]:
     return list(best.values())
 
 
-def _candidate(record: AssumeRole) -> Candidate:
+def _candidate(record: AssumeRole, roles: Sequence[KnownRole]) -> Candidate:
     iam_user = record.caller_type == "IAMUser" and record.caller_name
+    # The caller is an Identity Center permission set's session: Identity Center named it after the user.
+    sso = sso_session(record.caller_arn) if record.caller_type == "AssumedRole" else None
+    identity = str(record.caller_name) if iam_user else record.identity()
     return Candidate(
-        identity=str(record.caller_name) if iam_user else record.identity(),
-        kind=record.caller_type or "unknown",
+        identity=sso[1] if sso else identity,
+        kind=SSO_KIND if sso else record.caller_type or "unknown",
+        via=team_of(sso[0], roles).describe() if sso else None,
         account_id=record.caller_account,
         role_arn=record.role_arn,
         session_name=record.session_name,

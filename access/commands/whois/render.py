@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from access.commands.whois.answer import Answer, Candidate
 from access.commands.whois.correlate import MAX_SESSION
+from access.commands.whois.sso import KIND as SSO_KIND
 from access.commands.whois.times import iso
 
 ASK_FOR_EVIDENCE = "give --as-deployed PLAN_JSON|CONFIG_DIR (as deployed then) or --cloudtrail FILE"
@@ -44,6 +45,13 @@ def _line(answer: Answer) -> str:
             f"not found: the session name {answer.session!r} is no member allowed to assume "
             f"{', '.join(answer.roles)} in {where}"
         )
+    if answer.status == "unverified" and answer.method == "identity-center":
+        listed = "; ".join(_candidate_text(c) for c in answer.candidates)
+        return (
+            f"unverified: {listed}; the session name is the only link to the person ({answer.why_unverified}): "
+            "give --cloudtrail FILE (the AssumeRole whose caller is the AWSReservedSSO_<permission set> session "
+            "names the Identity Center user)"
+        )
     if answer.status == "unverified":
         listed = "; ".join(_candidate_text(c) for c in answer.candidates)
         return (
@@ -71,6 +79,12 @@ def _when(answer: Answer) -> str:
 
 
 def _candidate_text(candidate: Candidate, method: str | None = None) -> str:
+    if candidate.assumed_at is None and candidate.kind == SSO_KIND:  # an Identity Center session's name
+        where = f", environment {candidate.environment}" if candidate.environment else ""
+        return (
+            f"{candidate.identity} (Identity Center user, as the session name says; {candidate.via}) via "
+            f"{candidate.role_arn}{where}"
+        )
     if candidate.assumed_at is None:  # from the session name
         return (
             f"{candidate.identity} (IAM user in account {candidate.account_id}) via {candidate.role_arn}, "
@@ -82,6 +96,8 @@ def _candidate_text(candidate: Candidate, method: str | None = None) -> str:
     )
     if candidate.source_identity:
         text += f", source identity {candidate.source_identity}"
+    if candidate.kind == SSO_KIND:
+        text += f"; the caller is the Identity Center user's session {candidate.principal_arn} ({candidate.via})"
     if method and candidate.kind == "AssumedRole" and candidate.caller_access_key_id:
         text += (
             "; that caller is itself a role session, to follow it: python -m access whois "
@@ -98,6 +114,8 @@ def _candidate_text(candidate: Candidate, method: str | None = None) -> str:
 def _who(candidate: Candidate) -> str:
     if candidate.kind == "IAMUser":
         return f"{candidate.identity} (IAM user {candidate.principal_arn})"
+    if candidate.kind == SSO_KIND:
+        return f"{candidate.identity} (Identity Center user)"
     if candidate.kind == "AWSAccount":
         return f"principal {candidate.caller_principal_id} of account {candidate.account_id} (AWSAccount)"
     return f"{candidate.identity} ({candidate.kind})"
@@ -140,6 +158,7 @@ def render_json(answer: Answer) -> str:
                 "accessKeyId": c.access_key_id,
                 "callerAccessKeyId": c.caller_access_key_id,
                 "sourceIdentity": c.source_identity,
+                "via": c.via,
             }
             for c in answer.candidates
         ],

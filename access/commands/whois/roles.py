@@ -10,11 +10,29 @@ from typing import Any
 
 from access.commands.whois.subject import Subject
 from access.core import iam, names
+from access.core.callers import principal_arn_patterns
 from access.core.config.teams import session_name_in_username
 from access.core.model import Organisation, RoleKind
 from access.core.plan.roles import build_roles
 
 PEOPLE = frozenset({RoleKind.HUMAN.value, RoleKind.ADMIN.value})
+SSO_PRINCIPAL = "Identity Center group "  # how the effective-access rows name an Identity Center team
+
+
+@dataclass(frozen=True)
+class SsoTeam:
+    """An IAM Identity Center team whose permission set's role the role's trust admits (``aws:PrincipalArn``)."""
+
+    permission_set: str  # eks.<team>.<env>
+    team: str  # "" when not known (a saved plan names the group only)
+    group: str  # the Identity Center group's DisplayName ("" when not known)
+
+    def describe(self) -> str:
+        parts = [f"Identity Center group {self.group}" if self.group else "an Identity Center group"]
+        if self.team:
+            parts.append(f"team {self.team}")
+        parts.append(f"permission set {self.permission_set}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,8 @@ class KnownRole:
     members: tuple[str, ...]  # IAM users whose teams may assume it
     # The account those IAM users are in: the role's own, or the central identity account its trust admits.
     people_account_id: str = ""
+    # Identity Center teams whose SSO sessions it admits: their session names are not pinned (docs/iam.md).
+    sso_teams: tuple[SsoTeam, ...] = ()
 
     @property
     def account_id(self) -> str:
@@ -65,7 +85,14 @@ def template_pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def _known(environment: str, arn: str, username: str, trust: iam.PolicyDocument, members: Iterable[str]) -> KnownRole:
+def _known(
+    environment: str,
+    arn: str,
+    username: str,
+    trust: iam.PolicyDocument,
+    members: Iterable[str],
+    sso_teams: Iterable[SsoTeam] = (),
+) -> KnownRole:
     return KnownRole(
         environment=environment,
         arn=arn,
@@ -74,7 +101,19 @@ def _known(environment: str, arn: str, username: str, trust: iam.PolicyDocument,
         pinned=iam.session_name_identifies_user(trust),
         members=tuple(sorted(set(members), key=str.lower)),
         people_account_id=_people_account(trust) or arn.split(":")[4],
+        sso_teams=tuple(sorted(set(sso_teams), key=lambda t: t.permission_set)),
     )
+
+
+def trusted_permission_sets(trust: iam.PolicyDocument) -> list[str]:
+    """The permission sets whose ``AWSReservedSSO_*`` roles the trust's ``aws:PrincipalArn`` patterns admit."""
+    found: list[str] = []
+    for statement in trust.get("Statement", []):
+        for value in principal_arn_patterns(statement):
+            permission_set = names.sso_permission_set(value.rsplit("/", 1)[-1])
+            if permission_set is not None and permission_set not in found:
+                found.append(permission_set)
+    return found
 
 
 def _people_account(trust: iam.PolicyDocument) -> str | None:
@@ -95,7 +134,12 @@ def known_roles(org: Organisation, environments: Iterable[str]) -> list[KnownRol
     for env in environments:
         for role in build_roles(org, env):
             members = {m for team in role.teams for m in org.teams[team].members}
-            out.append(_known(env, role.arn, role.username, role.trust_policy, members))
+            sso = [
+                SsoTeam(names.permission_set_name(team, env), team, org.teams[team].identity_center_group or "")
+                for team in role.teams
+                if org.teams[team].identity_center_group
+            ]
+            out.append(_known(env, role.arn, role.username, role.trust_policy, members, sso))
     return out
 
 
@@ -118,7 +162,13 @@ def plan_roles(document: Mapping[str, Any], label: str) -> list[KnownRole]:
         except (KeyError, TypeError):
             raise UsageError(f"{label}: roles[{index}] lacks arn, username, trustPolicy, kind or name") from None
         members = principals.get(name, set()) if kind in PEOPLE else set()
-        out.append(_known(environment, arn, username, trust, members))
+        # The rows name Identity Center principals "Identity Center group <name>"; which permission set is whose is
+        # only certain when there is one of each.
+        groups = sorted(p.removeprefix(SSO_PRINCIPAL) for p in members if p.startswith(SSO_PRINCIPAL))
+        sets = trusted_permission_sets(trust) if kind in PEOPLE else []
+        sso = [SsoTeam(ps, "", groups[0] if len(groups) == len(sets) == 1 else "") for ps in sets]
+        members = {m for m in members if not m.startswith(SSO_PRINCIPAL)}
+        out.append(_known(environment, arn, username, trust, members, sso))
     return out
 
 

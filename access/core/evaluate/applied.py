@@ -12,14 +12,27 @@ Values unknown during a preview (:data:`UNKNOWN`):
 - a role's ARN is never read: IAM makes it from the account, path and name (``names.role_arn``), all known;
 - an access entry's or access-policy association's ``principalArn`` that is unknown is the ARN of the one resource
   the engine says it comes from (its property dependency): a role of this stack, or the entry it belongs to;
-- a group policy's ``policy`` (built from role ARNs) and aws-auth's ``data`` (merged with the live map) that are
-  unknown are evaluated as the core renders them for the same group policy or map, and each such substitution is
-  reported (``Reading.substituted``): the engine's own value is checked when the pack runs again after the update;
+- a permission set inline policy's or account assignment's ``permissionSetArn`` is matched to the ARN of a
+  permission set of this stack (its ``arn`` output) or, unknown, to the one resource its property dependency names;
+- a group policy's ``policy`` and a permission set's ``inlinePolicy`` (built from role ARNs) and aws-auth's ``data``
+  (merged with the live map) that are unknown are evaluated as the core renders them for the same group policy,
+  permission set or map, and each such substitution is reported (``Reading.substituted``): the engine's own value
+  is checked when the pack runs again after the update;
 - any other unknown value is a problem: the pack cannot verify it, and says so as a mandatory violation.
 
 A resource type this module does not know, or one it knows used in a way eks-access never declares (a ConfigMap
 patch of another map, an aggregated ClusterRole, an access entry in another cluster, a managed policy config does
 not attach, a second aws-auth patch), is a problem too: it could grant access the evaluation cannot see.
+
+IAM Identity Center (``aws:ssoadmin``): a permission set is evaluated as the role Identity Center provisions for it
+in the assignment's account, holding its inline policy, for the group it is assigned to. The assignment's
+``principalId`` is the group's id in the identity store, which the program looks up by the group's DisplayName
+(the ``identitystore.getGroup`` invoke); the pack cannot ask the identity store, so it takes the group from the
+permission set's name (``eks.<team>.<env>``, which config gives exactly one team and so one group) and trusts the
+program's lookup for the id. What it can check, it refuses: a permission set config does not declare for this
+environment, an assignment to a ``USER`` or to another account or of a permission set this stack does not declare,
+a second assignment or inline policy of one permission set, another Identity Center instance. Managed, customer
+managed and boundary attachments of a permission set are types eks-access never declares, refused as such.
 """
 
 from __future__ import annotations
@@ -29,22 +42,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from access.core import awsauth, guardrails, names
+from access.core import awsauth, guardrails, iam, names
 from access.core.evaluate.documents import (
     AccessEntryDocument,
     GroupPolicyDocument,
     MembershipDocument,
+    PermissionSetDocument,
     RoleDocument,
     StackPart,
     aws_auth,
 )
-from access.core.plan.types import EnvironmentPlan, Manifest
+from access.core.plan.types import EnvironmentPlan, Manifest, PermissionSetPlan
 
 GROUP = "aws:iam/group:Group"
 USER = "aws:iam/user:User"
 GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 USER_GROUP_MEMBERSHIP = "aws:iam/userGroupMembership:UserGroupMembership"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+PERMISSION_SET = "aws:ssoadmin/permissionSet:PermissionSet"
+PERMISSION_SET_INLINE_POLICY = "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy"
+ACCOUNT_ASSIGNMENT = "aws:ssoadmin/accountAssignment:AccountAssignment"
 RBAC_V1 = "rbac.authorization.k8s.io/v1"
 # Resource type -> (apiVersion, kind) of the manifest it applies.
 MANIFEST_TYPES: dict[str, tuple[str, str]] = {
@@ -170,6 +187,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _PermissionSet:
+    planned: PermissionSetPlan
+    arn: str | None  # its ``arn`` output (None while unknown)
+    document: dict[str, Any] | None = None  # its inline policy
+    account_id: str | None = None  # the account it is assigned in
+
+
 class _Reader:
     def __init__(self, plan: EnvironmentPlan) -> None:
         self.plan = plan
@@ -185,6 +210,8 @@ class _Reader:
         self.problems: list[str] = []
         self.substituted: list[str] = []
         self.planned_roles = {r.name.lower(): r for r in plan.roles}
+        self.planned_sets = {p.name: p for p in plan.permission_sets}
+        self.permission_sets: dict[str, _PermissionSet] = {}  # URN -> what the stack declares of it
 
     # --- IAM ----------------------------------------------------------------------------------------------------
 
@@ -238,6 +265,93 @@ class _Reader:
     def membership(self, resource: AppliedResource) -> None:
         user = _string(resource, "user")
         self.memberships.append(MembershipDocument(self.plan.people_account_id, user, _strings(resource, "groups")))
+
+    # --- IAM Identity Center -------------------------------------------------------------------------------------
+
+    def _instance(self, resource: AppliedResource) -> None:
+        instance = _string(resource, "instanceArn")
+        if instance != self.plan.identity_center_instance_arn:
+            raise _Unverifiable(
+                f"{_label(resource)}: in Identity Center instance {instance}, not config's "
+                f"{self.plan.identity_center_instance_arn or '(none: people.identity_center is not set)'}"
+            )
+
+    def permission_set(self, resource: AppliedResource) -> None:
+        self._instance(resource)
+        name = _string(resource, "name")
+        planned = self.planned_sets.get(name)
+        if planned is None:
+            raise _Unverifiable(
+                f"{_label(resource)}: permission set {name}, which config does not declare for environment "
+                f"{self.plan.environment} (the pack could not tell which group its assignments give it to)"
+            )
+        if any(p.planned.name == name for p in self.permission_sets.values()):
+            raise _Unverifiable(f"{_label(resource)}: a second permission set named {name}")
+        arn = resource.props.get("arn")
+        self.permission_sets[resource.urn] = _PermissionSet(planned, arn if isinstance(arn, str) and arn else None)
+
+    def _linked_set(self, resource: AppliedResource) -> _PermissionSet:
+        """The permission set of this stack that ``permissionSetArn`` names: by its ARN, or (unknown during
+        preview) by the engine's property dependency."""
+        value = resource.props.get("permissionSetArn")
+        if isinstance(value, str):
+            for found in self.permission_sets.values():
+                if found.arn == value:
+                    return found
+        sources = resource.dependencies.get("permissionSetArn", ())
+        if len(sources) == 1 and sources[0] in self.permission_sets:
+            linked = self.permission_sets[sources[0]]
+            if value is UNKNOWN or linked.arn is None:
+                return linked
+        if value is UNKNOWN:
+            raise _Unverifiable(
+                f"{_label(resource)}: permissionSetArn is not known during preview, so the pack cannot verify it"
+            )
+        raise _Unverifiable(
+            f"{_label(resource)}: permission set {value!r} is not one this stack declares (the pack cannot tell "
+            "what it allows or to whom)"
+        )
+
+    def permission_set_inline_policy(self, resource: AppliedResource) -> None:
+        self._instance(resource)
+        linked = self._linked_set(resource)
+        if linked.document is not None:
+            raise _Unverifiable(
+                f"{_label(resource)}: a second inline policy of permission set {linked.planned.name} (the last "
+                "writer would win)"
+            )
+        if resource.props.get("inlinePolicy") is UNKNOWN:
+            self.substituted.append(
+                f"{_label(resource)}: inlinePolicy is not known during preview (it is built from role ARNs); "
+                "evaluated as config renders it, and checked as applied when the pack runs after the update"
+            )
+            linked.document = json.loads(iam.policy_json(linked.planned.document))
+        else:
+            linked.document = _policy(resource, "inlinePolicy")
+
+    def account_assignment(self, resource: AppliedResource) -> None:
+        self._instance(resource)
+        linked = self._linked_set(resource)
+        name = linked.planned.name
+        principal_type = _get(resource, "principalType")
+        if principal_type != "GROUP":
+            raise _Unverifiable(
+                f"{_label(resource)}: assigns permission set {name} to a {principal_type}; eks-access assigns it to "
+                f"the Identity Center group {linked.planned.group} only"
+            )
+        target_type, target = _get(resource, "targetType"), _get(resource, "targetId")
+        if target_type != "AWS_ACCOUNT" or target != linked.planned.account_id:
+            raise _Unverifiable(
+                f"{_label(resource)}: assigns permission set {name} in {target_type} {target}, not in this "
+                f"environment's account {linked.planned.account_id}"
+            )
+        if linked.account_id is not None:
+            raise _Unverifiable(
+                f"{_label(resource)}: a second assignment of permission set {name} (eks-access assigns it once, to "
+                f"the group {linked.planned.group}; the pack cannot tell which group another one names)"
+            )
+        # principalId is the identity store's id of the group (the program's getGroup by DisplayName): trusted.
+        linked.account_id = target
 
     # --- the cluster's mappings ---------------------------------------------------------------------------------
 
@@ -353,15 +467,34 @@ class _Reader:
             aws_auth=self.aws_auth,
             access_entries=entries,
             manifests=tuple(self.manifests),
+            permission_sets=tuple(
+                sorted(
+                    (
+                        PermissionSetDocument(
+                            p.account_id,
+                            p.planned.name,
+                            p.planned.group,
+                            p.document or {"Version": iam.VERSION, "Statement": []},
+                        )
+                        for p in self.permission_sets.values()
+                        if p.account_id is not None
+                    ),
+                    key=lambda d: (d.account_id, d.name),
+                )
+            ),
         )
 
 
-# Order matters where one resource's unknown ARN is resolved from another's: roles, then entries, then associations.
+# Order matters where one resource's ARN is resolved from another's: roles and permission sets first, then entries,
+# inline policies and assignments, then associations.
 _READERS = {
     guardrails.ROLE: (0, _Reader.role),
     ROLE_POLICY_ATTACHMENT: (1, _Reader.role_policy_attachment),
     GROUP_POLICY: (1, _Reader.group_policy),
     USER_GROUP_MEMBERSHIP: (1, _Reader.membership),
+    PERMISSION_SET: (0, _Reader.permission_set),
+    PERMISSION_SET_INLINE_POLICY: (1, _Reader.permission_set_inline_policy),
+    ACCOUNT_ASSIGNMENT: (1, _Reader.account_assignment),
     guardrails.CONFIG_MAP_PATCH: (1, _Reader.config_map_patch),
     guardrails.CONFIG_MAP: (1, _Reader.config_map),
     guardrails.ACCESS_ENTRY: (1, _Reader.access_entry),
