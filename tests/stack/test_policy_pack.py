@@ -92,11 +92,18 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 
 def analyze_stack(
-    pack: ModuleType, stack: str, resources: list[Resource], config_dir: Path | None = None
+    pack: ModuleType,
+    stack: str,
+    resources: list[Resource],
+    config_dir: Path | None = None,
+    configure: proto.AnalyzerStackConfigureRequest | None = None,
 ) -> proto.AnalyzeResponse:
+    """AnalyzeStack through pulumi-policy's servicer; with ``configure``, after the engine's ConfigureStack call."""
     servicer = _PolicyAnalyzerServicer(
         pack.PACK_NAME, "1.0.0", pack.stack_policies(config_dir), EnforcementLevel.MANDATORY, *([None] * 7)
     )
+    if configure is not None:
+        servicer.ConfigureStack(configure, None)
     request = proto.AnalyzeStackRequest(
         resources=[
             proto.AnalyzerResource(
@@ -436,30 +443,13 @@ def test_the_stack_and_its_config_arrive_in_configure_stack_as_the_engine_sends_
 
     def run() -> list[str]:
         _fresh_process_runtime()
-        servicer = _PolicyAnalyzerServicer(
-            pack.PACK_NAME, "1.0.0", pack.stack_policies(), EnforcementLevel.MANDATORY, *([None] * 7)
+        configure = proto.AnalyzerStackConfigureRequest(
+            stack=stack,
+            project="eks-access",
+            dry_run=True,
+            config={k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_file.items()},
         )
-        servicer.ConfigureStack(
-            proto.AnalyzerStackConfigureRequest(
-                stack=stack,
-                project="eks-access",
-                dry_run=True,
-                config={k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_file.items()},
-            ),
-            None,
-        )
-        request = proto.AnalyzeStackRequest(
-            resources=[
-                proto.AnalyzerResource(
-                    type=r["type"],
-                    urn=_urn(stack, r),
-                    name=r["name"],
-                    properties=json_format.ParseDict(r["props"], struct_pb2.Struct()),
-                )
-                for r in APPLIED[stack]
-            ]
-        )
-        return violations(servicer.AnalyzeStack(request, None))
+        return violations(analyze_stack(pack, stack, APPLIED[stack], configure=configure))
 
     # the runtime's settings and config are context variables: the pack's changes stay in this context
     assert contextvars.copy_context().run(run) == []
