@@ -8,6 +8,7 @@ from typing import Any
 from access.commands.markdown import code, codes, escape, table
 from access.core.evaluate import summarise_rules
 from access.core.model import PolicyRule
+from access.core.sensitivity import notes
 
 
 def _rules_text(row: dict[str, Any]) -> str:
@@ -16,7 +17,8 @@ def _rules_text(row: dict[str, Any]) -> str:
         return "everything" + (
             " in the namespace (ClusterRole admin)" if row["level"] == "admin" else " (cluster-admin)"
         )
-    return summarise_rules(rules)
+    # "can read secrets through workloads" where the rules let it create pods or workloads (core/sensitivity.py)
+    return "; ".join((summarise_rules(rules), *notes(row.get("sensitivity", ()))))
 
 
 def _also_assumable(role: dict[str, Any]) -> str:
