@@ -138,8 +138,8 @@ def test_a_pathed_rolearn_matches_nothing(sample_org: Organisation) -> None:
     pathed = docs.map_roles.replace(f"{A}:role/projecta-dev-humans", f"{A}:role/teams/projecta-dev-humans")
     message = refusal(sample_org, dataclasses.replace(docs, map_roles=pathed))
     assert message == (
-        "config/access.yaml: grants.payments.projecta.dev: alice would not get get pods in projecta-dev, list pods in "
-        "projecta-dev, create pods/exec in projecta-dev and 5 more that config grants: nothing maps it into the "
+        "config/access.yaml: grants.payments.projecta.dev: alice would not get get endpoints in projecta-dev, list "
+        "endpoints in projecta-dev, watch endpoints in projecta-dev and 36 more that config grants: nothing maps it into the "
         "cluster (a binding no principal of it reaches, or a mapping that does not match)"
     )
 
