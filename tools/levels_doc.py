@@ -96,8 +96,8 @@ def render() -> str:
     lines += ["", "## The rules", ""]
     for level in ("view", "operate", "deploy"):
         lines.append(f"- **`{level}`**: {_rules_text(BUILTIN_LEVELS[level].rules)}")
-    ci = BUILTIN_LEVELS["deploy"].rules + (ci_token_rule(workflows.CI_SERVICE_ACCOUNT),)
-    lines.append(f"- **{workflows.CI_COLUMN}** (`eks-access:<env>:ci:<ci>`): `deploy` and {_rules_text(ci[-1:])}")
+    token = (ci_token_rule(workflows.CI_SERVICE_ACCOUNT),)
+    lines.append(f"- **{workflows.CI_COLUMN}** (`eks-access:<env>:ci:<ci>`): `deploy` and {_rules_text(token)}")
     lines.append(
         "- **`admin`**: Kubernetes' own `admin` ClusterRole, as `access/core/evaluate/builtin_roles.py` records "
         "it: the namespace's objects, its Roles and RoleBindings included; nothing cluster-wide"

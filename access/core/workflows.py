@@ -279,6 +279,6 @@ def level_permissions(namespace: str = NAMESPACE) -> dict[str, frozenset[Permiss
     """The built-in levels as bound in ``namespace``, and a CI deployer with ServiceAccounts (deploy plus minting
     its own ServiceAccount's token), in the order docs/levels.md shows them."""
     out = {level: expanded(BUILTIN_LEVELS[level].rules, namespace) for level in ("view", "operate", "deploy")}
-    out[CI_COLUMN] = expanded(BUILTIN_LEVELS["deploy"].rules + (ci_token_rule(CI_SERVICE_ACCOUNT),), namespace)
+    out[CI_COLUMN] = expanded((*BUILTIN_LEVELS["deploy"].rules, ci_token_rule(CI_SERVICE_ACCOUNT)), namespace)
     out[ADMIN_LEVEL] = expanded(ADMIN_RULES, namespace)
     return out

@@ -617,8 +617,13 @@ CASES = [
             put(
                 "access.yaml",
                 ["levels"],
-                {"admin": {"extra_rules": [{"api_groups": ["cert-manager.io"], "resources": ["certificates"],
-                                            "verbs": ["get"]}]}},
+                {
+                    "admin": {
+                        "extra_rules": [
+                            {"api_groups": ["cert-manager.io"], "resources": ["certificates"], "verbs": ["get"]}
+                        ]
+                    }
+                },
             )
         ],
         "config/access.yaml: levels.admin: admin is Kubernetes' own admin ClusterRole; extend it the Kubernetes way, "
@@ -642,8 +647,12 @@ CASES = [
             put(
                 "access.yaml",
                 ["levels"],
-                {"x": {"rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["get"]}],
-                       "extra_rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["list"]}]}},
+                {
+                    "x": {
+                        "rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["get"]}],
+                        "extra_rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["list"]}],
+                    }
+                },
             )
         ],
         "config/access.yaml: levels.x.extra_rules: extra_rules extends a built-in level (view, operate, deploy); a "

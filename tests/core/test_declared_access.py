@@ -139,8 +139,8 @@ def test_a_pathed_rolearn_matches_nothing(sample_org: Organisation) -> None:
     message = refusal(sample_org, dataclasses.replace(docs, map_roles=pathed))
     assert message == (
         "config/access.yaml: grants.payments.projecta.dev: alice would not get get endpoints in projecta-dev, list "
-        "endpoints in projecta-dev, watch endpoints in projecta-dev and 36 more that config grants: nothing maps it into the "
-        "cluster (a binding no principal of it reaches, or a mapping that does not match)"
+        "endpoints in projecta-dev, watch endpoints in projecta-dev and 36 more that config grants: nothing maps it "
+        "into the cluster (a binding no principal of it reaches, or a mapping that does not match)"
     )
 
 

@@ -165,7 +165,11 @@ def test_operate_is_the_seeds_human_users_role_plus_the_reads_kubectl_needs() ->
     operate = expand(BUILTIN_LEVELS["operate"].rules, "ns")
     assert expand(SEED_HUMAN_USERS, "ns") <= operate
     assert rules("operate") == [
-        {"apiGroups": [""], "resources": ["endpoints", "events", "pods", "services"], "verbs": ["get", "list", "watch"]},
+        {
+            "apiGroups": [""],
+            "resources": ["endpoints", "events", "pods", "services"],
+            "verbs": ["get", "list", "watch"],
+        },
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
         {

@@ -35,7 +35,7 @@ def _extended(lid: str, node: Node) -> AccessLevel:
     if lid == ADMIN_LEVEL:
         raise node.error(
             "admin is Kubernetes' own admin ClusterRole; extend it the Kubernetes way, with a ClusterRole labelled "
-            "rbac.authorization.k8s.io/aggregate-to-admin: \"true\" (or define a custom level)"
+            'rbac.authorization.k8s.io/aggregate-to-admin: "true" (or define a custom level)'
         )
     m = node.mapping({"extra_rules", "allow_escalation", "description", "rules"})
     if "rules" in m:
