@@ -435,15 +435,15 @@ def test_patch_waits_for_nothing_but_the_live_read_and_rbac_for_its_namespace(re
     assert [urn.rsplit("::", 1)[-1] for urn in requests["dev-aws-auth"].dependencies] == ["dev-aws-auth-live"]
 
     def depends(name: str) -> list[str]:
-        return [urn.rsplit("::", 1)[-1] for urn in requests[name].dependencies]
+        return sorted(urn.rsplit("::", 1)[-1] for urn in requests[name].dependencies)
 
     assert depends("dev-rolebinding/projecta-dev/eks-access-humans-operate") == [
-        "dev-namespace/projecta-dev",
         "dev-clusterrole/eks-access:dev:operate",
+        "dev-namespace/projecta-dev",
     ]
     assert depends("dev-rolebinding/projecta-dev/eks-access-ci-jenkins") == [
-        "dev-namespace/projecta-dev",
         "dev-clusterrole/eks-access:dev:ci:jenkins",
+        "dev-namespace/projecta-dev",
     ]
     assert depends("dev-serviceaccount/projecta-dev/jenkins-deployer") == ["dev-namespace/projecta-dev"]
     assert depends("dev-clusterrolebinding/eks-access:monitoring") == ["dev-clusterrole/eks-access:monitoring"]
