@@ -133,12 +133,25 @@ KNOWN_VERBS = frozenset(
 )
 
 
-def rule(api_groups: tuple[str, ...], resources: tuple[str, ...], verbs: tuple[str, ...]) -> PolicyRule:
-    return PolicyRule(api_groups=api_groups, resources=tuple(sorted(resources)), verbs=tuple(sorted(verbs)))
+def rule(
+    api_groups: tuple[str, ...],
+    resources: tuple[str, ...],
+    verbs: tuple[str, ...],
+    resource_names: tuple[str, ...] = (),
+) -> PolicyRule:
+    return PolicyRule(
+        api_groups=api_groups,
+        resources=tuple(sorted(resources)),
+        verbs=tuple(sorted(verbs)),
+        resource_names=tuple(sorted(resource_names)),
+    )
 
 
 READ = ("get", "list", "watch")
 WRITE = ("create", "delete", "get", "list", "patch", "update", "watch")
+
+# What each level is for is said as the kubectl, Helm and Pulumi commands it must allow and refuse
+# (access/core/workflows.py); docs/levels.md is generated from both, and tests/core/test_levels.py holds them to it.
 
 VIEW = AccessLevel(
     "view",
@@ -151,53 +164,78 @@ VIEW = AccessLevel(
                 "events",
                 "persistentvolumeclaims",
                 "pods",
-                "pods/log",
                 "replicationcontrollers",
                 "serviceaccounts",
                 "services",
             ),
             READ,
         ),
+        rule(("",), ("pods/log",), ("get",)),
         rule(("apps",), ("daemonsets", "deployments", "replicasets", "statefulsets"), READ),
         rule(("batch",), ("cronjobs", "jobs"), READ),
         rule(("autoscaling",), ("horizontalpodautoscalers",), READ),
         rule(("policy",), ("poddisruptionbudgets",), READ),
         rule(("networking.k8s.io",), ("ingresses", "networkpolicies"), READ),
         rule(("discovery.k8s.io",), ("endpointslices",), READ),
+        rule(("events.k8s.io",), ("events",), READ),
     ),
 )
 
-# The seeds' "human users" Role, with the deprecated extensions group dropped.
+# The seeds' "human users" Role (get services, deployments, jobs, cronjobs; get/list pods; exec; pod logs), with the
+# deprecated extensions group dropped, and the reads that make `kubectl get`, `describe`, `rollout status` and
+# `logs` work on what it touches: list/watch of the same objects, the replica sets, stateful sets and daemon sets
+# behind their pods, events (core and events.k8s.io: `describe` lists them) and endpoints (`describe service`).
+# `get` on pods/exec too: a WebSocket exec (kubectl 1.30+) is authorised as `get` up to Kubernetes 1.34.
 OPERATE = AccessLevel(
     "operate",
     (
-        rule(("",), ("services",), ("get",)),
-        rule(("apps",), ("deployments",), ("get",)),
-        rule(("batch",), ("cronjobs", "jobs"), ("get",)),
-        rule(("",), ("pods",), ("get", "list")),
-        rule(("",), ("pods/exec",), ("create",)),
+        rule(("",), ("endpoints", "events", "pods", "services"), READ),
         rule(("",), ("pods/log",), ("get",)),
+        rule(("",), ("pods/exec",), ("create", "get")),
+        rule(("apps",), ("daemonsets", "deployments", "replicasets", "statefulsets"), READ),
+        rule(("batch",), ("cronjobs", "jobs"), READ),
+        rule(("discovery.k8s.io",), ("endpointslices",), READ),
+        rule(("events.k8s.io",), ("events",), READ),
     ),
 )
 
-# What a deployer needs in its namespace: workloads and their config, secrets write-only, no RBAC objects.
+# What a deployer's tools need in its namespace (Helm 3, kubectl apply/diff, server-side apply, Pulumi):
+# - every object kind it manages read and written: client-side apply and Pulumi's refresh read the live object,
+#   server-side apply is a `patch` (and `create` when absent), kubectl diff a dry-run `patch`;
+# - secrets read and written: Helm 3 keeps every release in a Secret of the namespace (get/list to find it,
+#   create/update/delete to record it). Reading them adds nothing real: whoever may create pods or workloads
+#   may mount any secret of the namespace and print it (sensitivity.py: secrets through workloads);
+# - pods written (Helm test hooks and bare pods), scale subresources (`kubectl scale`), and the reads behind
+#   rollouts (replica sets, controller revisions, events, endpoints) that `helm --wait` and Pulumi's await use;
+# - no RBAC objects, no exec, no tokens: a chart that ships Roles needs admin or a custom level.
 DEPLOY = AccessLevel(
     "deploy",
     (
-        rule(("",), ("configmaps", "persistentvolumeclaims", "serviceaccounts", "services"), WRITE),
-        rule(("",), ("secrets",), ("create", "delete", "patch", "update")),
-        rule(("",), ("events", "pods", "pods/log"), READ),
+        rule(("",), ("configmaps", "persistentvolumeclaims", "pods", "secrets", "serviceaccounts", "services"), WRITE),
+        rule(("",), ("endpoints", "events"), READ),
+        rule(("",), ("pods/log",), ("get",)),
         rule(("apps",), ("daemonsets", "deployments", "statefulsets"), WRITE),
-        rule(("apps",), ("replicasets",), READ),
+        rule(("apps",), ("deployments/scale", "statefulsets/scale"), ("get", "patch", "update")),
+        rule(("apps",), ("controllerrevisions", "replicasets"), READ),
         rule(("batch",), ("cronjobs", "jobs"), WRITE),
         rule(("autoscaling",), ("horizontalpodautoscalers",), WRITE),
         rule(("policy",), ("poddisruptionbudgets",), WRITE),
         rule(("networking.k8s.io",), ("ingresses", "networkpolicies"), WRITE),
+        rule(("discovery.k8s.io",), ("endpointslices",), READ),
+        rule(("events.k8s.io",), ("events",), READ),
     ),
 )
 
+
+def ci_token_rule(service_account: str) -> PolicyRule:
+    """``kubectl create token <sa>`` (``POST .../serviceaccounts/<sa>/token``) for one ServiceAccount only: the name
+    is in the URL, so RBAC's resourceNames can limit a create on this subresource (it cannot for a plain create)."""
+    return rule(("",), ("serviceaccounts/token",), ("create",), (service_account,))
+
+
 # Namespace admin: bound to Kubernetes' built-in ``admin`` ClusterRole (aggregated, kept current by the cluster).
-ADMIN = AccessLevel("admin", (rule(("*",), ("*",), ("*",)),))
+ADMIN_LEVEL = "admin"
+ADMIN = AccessLevel(ADMIN_LEVEL, (rule(("*",), ("*",), ("*",)),))
 ADMIN_CLUSTER_ROLE = "admin"
 
 BUILTIN_LEVELS: dict[str, AccessLevel] = {level.id: level for level in (VIEW, OPERATE, DEPLOY, ADMIN)}

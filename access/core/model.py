@@ -155,11 +155,12 @@ class Project:
 
 @dataclass(frozen=True)
 class PolicyRule:
-    """One Kubernetes RBAC rule."""
+    """One Kubernetes RBAC rule. ``resource_names`` (``resourceNames``) limits it to the named objects; empty: all."""
 
     api_groups: tuple[str, ...]
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
+    resource_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

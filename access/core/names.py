@@ -133,6 +133,11 @@ def namespace(naming: Naming, project: str, env: str) -> str:
     return fill(naming.namespace, project=project, env=env)
 
 
+def ci_service_account(ci: str) -> str:
+    """The ServiceAccount a CI deployer with ``service_accounts: true`` gets in each namespace it deploys to."""
+    return f"{ci}-deployer"
+
+
 def iam_group_name(naming: Naming, team: str) -> str:
     return fill(naming.iam_group, team=team)
 

@@ -15,8 +15,8 @@ Where the targets come from (Kubernetes documentation, "RBAC good practices" and
 - secrets: ``get``, ``list`` and ``watch`` on ``secrets`` return their contents (list and watch included).
 - escalation: ``bind`` and ``escalate`` on roles and cluster roles; ``impersonate`` on users, groups, service
   accounts and UIDs; any verb on ``nodes/proxy`` (the kubelet API, exec included); ``create`` on
-  ``serviceaccounts/token`` (a token of any service account of the namespace); ``approve``/``sign`` on
-  certificate signers.
+  ``serviceaccounts/token`` (a token of any service account of the namespace, or of the ones its resourceNames
+  list: a CI deployer's own); ``approve``/``sign`` on certificate signers.
 - secrets through workloads: whoever may create pods (directly or through a controller) may mount any secret
   and service account of the namespace into a pod and read them through its logs.
 - cluster-admin: everything cluster-wide, the ``system:masters`` group (outside RBAC, cannot be revoked), EKS's
@@ -60,6 +60,15 @@ HELP: dict[Sensitivity, str] = {
     Sensitivity.ESCALATION: "bind, escalate, impersonate, nodes/proxy, serviceaccounts/token, certificate signers",
     Sensitivity.WORKLOAD_SECRETS: "create pods or workloads, which may mount and reveal any secret of the namespace",
 }
+
+
+# What the access matrix says next to a row's rules where the rules alone would mislead a reader.
+NOTES: dict[Sensitivity, str] = {Sensitivity.WORKLOAD_SECRETS: "can read secrets through workloads"}
+
+
+def notes(found: Iterable[str]) -> tuple[str, ...]:
+    wanted = set(found)
+    return tuple(text for s, text in NOTES.items() if s in wanted)
 
 
 @dataclass(frozen=True)
@@ -130,11 +139,17 @@ def resource_matches(granted: str, wanted: str) -> bool:
     return granted in granting_resources(wanted)
 
 
+def without_names(resource: str) -> str:
+    """A resource as the access matrix writes a rule limited by resourceNames, ``serviceaccounts/token[ci-deployer]``,
+    without the names: a rule limited to some objects still reaches what those objects are (a token is a token)."""
+    return resource.split("[", 1)[0]
+
+
 def grants(api_group: str, resource: str, verb: str, target: Target) -> bool:
     """Whether a granted (API group, resource, verb), wildcards included, reaches ``target``."""
     return (
         api_group in (target.api_group, ANY)
-        and resource_matches(resource, target.resource)
+        and resource_matches(without_names(resource), target.resource)
         and (verb == ANY or verb in target.verbs)
     )
 

@@ -113,10 +113,15 @@ class ClusterAccess(pulumi.ComponentResource):
 
         self.manifests: dict[str, pulumi.CustomResource] = {}
         namespaces: dict[str, pulumi.CustomResource] = {}
+        cluster_roles: dict[str, pulumi.CustomResource] = {}
         for manifest in plan.manifests:
             kind = manifest["kind"]
             meta = manifest["metadata"]
             depends = [namespaces[meta["namespace"]]] if meta.get("namespace") in namespaces else []
+            ref = manifest.get("roleRef") or {}
+            if ref.get("kind") == "ClusterRole" and ref.get("name") in cluster_roles:
+                # Created before the bindings that reference it, deleted after them: no binding to nothing.
+                depends.append(cluster_roles[ref["name"]])
             args = {arg: manifest[key] for key, arg in _MANIFEST_ARGS.items() if key in manifest}
             resource = K8S_CLASSES[kind](
                 f"{name}-{manifest_id(manifest).lower()}",
@@ -138,6 +143,8 @@ class ClusterAccess(pulumi.ComponentResource):
             self.manifests[manifest_id(manifest)] = resource
             if kind == "Namespace":
                 namespaces[meta["name"]] = resource
+            elif kind == "ClusterRole":
+                cluster_roles[meta["name"]] = resource
         self.register_outputs({"mapRoles": self.map_roles})
 
     def _aws_auth(

@@ -113,7 +113,7 @@ def test_the_floor_registers_exactly_what_the_program_registers(tmp_path: Path) 
     floor = run_program(
         tmp_path, "dev", Fixtures(live_aws_auth=live_aws_auth(tmp_path, "dev")), program=floor_program(program)
     )
-    assert len(program) == 73
+    assert len(program) == 63
     assert sorted((r.type, r.name, r.read) for r in floor.resources) == sorted(
         (r.type, r.name, r.read) for r in program
     )
@@ -157,10 +157,7 @@ def test_adding_a_project_environment_adds_its_own_resources_and_touches_two(tmp
         ("aws:iam/role:Role", "dev-proj-0006-dev-humans"),
         ("kubernetes:core/v1:NamespacePatch", "dev-namespace/proj-0006-dev"),
         ("kubernetes:core/v1:ServiceAccount", "dev-serviceaccount/proj-0006-dev/jenkins-deployer"),
-        (f"{rbac}:Role", "dev-role/proj-0006-dev/eks-access-deploy"),
-        (f"{rbac}:Role", "dev-role/proj-0006-dev/eks-access-operate"),
         (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access-ci-jenkins"),
-        (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access-ci-jenkins-sa"),
         (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access-humans-operate"),
     ]
     assert change.removed == []

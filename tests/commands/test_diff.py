@@ -142,11 +142,12 @@ def test_view_to_operate_in_prod_flags_exec(sample_org: Organisation, tree: Conf
     ]
     assert sorted({p.principal for p in diff.gained}) == ["alice", "bob"]
     assert [p for p in diff.gained if p.principal == "alice"] == [
-        Permission("alice", "projecta-prod", "", "pods/exec", "create")
+        Permission("alice", "projecta-prod", "", "pods/exec", "create"),
+        Permission("alice", "projecta-prod", "", "pods/exec", "get"),
     ]
     assert texts(diff) == [
-        (("exec",), "alice gains create pods/exec in projecta-prod", True),
-        (("exec",), "bob gains create pods/exec in projecta-prod", True),
+        (("exec",), "alice gains create,get pods/exec in projecta-prod", True),
+        (("exec",), "bob gains create,get pods/exec in projecta-prod", True),
     ]
     # Principals, roles, namespaces are the same: only the level changed.
     assert not (diff.principals_added or diff.roles_added or diff.namespaces_added or diff.assumable_added)
@@ -344,10 +345,10 @@ def test_directory_base_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert out.startswith(
         f"### eks-access diff: `{base}` → `working tree`\n\n> [!CAUTION]\n> **2 sensitive changes** (exec)."
     )
-    assert "| 🔴 | exec | `prod` | `gains create pods/exec` | `projecta-prod` | `alice`, `bob` |\n" in out
+    assert "| 🔴 | exec | `prod` | `gains create,get pods/exec` | `projecta-prod` | `alice`, `bob` |\n" in out
     assert "#### `dev` (environment `dev`)\n\nNo changes.\n" in out
     assert "| access level | `alice in projecta-prod: view -> operate` |\n" in out
-    assert "| `alice` | `projecta-prod` | `create pods/exec` |\n" in out
+    assert "| `alice` | `projecta-prod` | `create,get pods/exec` |\n" in out
     assert "| output removed | `roleArns.projecta.view: arn:aws:iam::111122223333:role/projecta-prod-humans` |" in out
     # The summary, then sensitive changes, then the stacks, the last environment (prod) first.
     assert out.index("#### Summary") < out.index("#### Sensitive changes") < out.index("#### `prod`")
@@ -360,7 +361,7 @@ def test_fail_on_selects_categories(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(head), "--fail-on", "secrets,system")
     assert code == 0
     assert "No sensitive access changes (checked: system, secrets)." in out
-    assert "| ⚪ | exec | `prod` | `gains create pods/exec` | `projecta-prod` | `alice`, `bob` |" in out
+    assert "| ⚪ | exec | `prod` | `gains create,get pods/exec` | `projecta-prod` | `alice`, `bob` |" in out
     code, _, _ = run_cli(capsys, "--base", str(base), "--project-dir", str(head), "--fail-on", "none")
     assert code == 0
 
@@ -383,7 +384,7 @@ def test_bare_config_directory_base_and_json(tmp_path: Path, capsys: pytest.Capt
         "categories": ["exec"],
         "fails": True,
         "stack": "prod",
-        "summary": "alice gains create pods/exec in projecta-prod",
+        "summary": "alice gains create,get pods/exec in projecta-prod",
     }
     (stack,) = doc["stacks"]
     assert stack["stack"] == "prod" and stack["status"] == "changed"
@@ -471,8 +472,8 @@ def test_git_ref_base_in_a_subdirectory(repo: Path, capsys: pytest.CaptureFixtur
         "change of its version shows as a change of the dependency files.",
         "SENSITIVE: 2 change(s) in checked categories "
         "(cluster-admin, system, exec, secrets, escalation, secrets-via-workloads, trust, code)",
-        "  !! [exec] prod: alice gains create pods/exec in projecta-prod",
-        "  !! [exec] prod: bob gains create pods/exec in projecta-prod",
+        "  !! [exec] prod: alice gains create,get pods/exec in projecta-prod",
+        "  !! [exec] prod: bob gains create,get pods/exec in projecta-prod",
     ]
     # Committed, the same change compared with the previous commit; HEAD itself shows nothing.
     git(repo, "commit", "-q", "-am", "prod operate")
@@ -620,8 +621,9 @@ def test_secret_reads_added_to_a_built_in_level_show_per_principal(
 ) -> None:
     edit_file(
         code_repo / "access" / "core" / "catalog.py",
-        '        rule(("",), ("pods/log",), ("get",)),\n    ),\n)',
-        '        rule(("",), ("pods/log",), ("get",)),\n        rule(("",), ("secrets",), ("get", "list")),\n    ),\n)',
+        '        rule(("events.k8s.io",), ("events",), READ),\n    ),\n)\n\n# What a deployer',
+        '        rule(("events.k8s.io",), ("events",), READ),\n        rule(("",), ("secrets",), ("get", "list")),\n'
+        "    ),\n)\n\n# What a deployer",
     )
     commit_all(code_repo, "operate reads secrets")
     for head in ([], ["--head", "HEAD"]):  # the working tree, or the commit: each side runs its own code
@@ -693,7 +695,7 @@ def test_a_head_snapshot_is_read_as_data(code_repo: Path, tmp_path: Path, capsys
     code, planned, _ = run_cli(capsys, *args)
     code_from_file, read, _ = run_cli(capsys, *args, "--head-snapshot", str(snapshot_file))
     assert (code, code_from_file) == (1, 1) and read == planned
-    assert "  !! [exec] prod: alice gains create pods/exec in projecta-prod" in read
+    assert "  !! [exec] prod: alice gains create,get pods/exec in projecta-prod" in read
     doc = json.loads(printed.stdout)
     del doc["stacks"]["prod"]["access"]
     snapshot_file.write_text(json.dumps(doc))

@@ -7,7 +7,11 @@ import pytest
 from access.commands.cli import main
 from tests.helpers import REPO
 
-OPERATE_RULES = "create pods/exec; get apps/deployments batch/cronjobs batch/jobs pods/log services; get,list pods"
+OPERATE_RULES = (
+    "create,get pods/exec; get pods/log; get,list,watch apps/daemonsets apps/deployments apps/replicasets "
+    "apps/statefulsets batch/cronjobs batch/jobs discovery.k8s.io/endpointslices endpoints events events.k8s.io/events "
+    "pods services"
+)
 
 
 def plan_output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -22,7 +26,7 @@ def test_markdown_rows_name_person_role_identity_and_verbs(capsys: pytest.Captur
     lines = out.splitlines()
     assert lines[0] == "### eks-access plan: `dev`"
     assert lines[2] == (
-        "Environment **dev**, account `111122223333`, cluster `eks-dev` (auth mode `config_map`), 37 resources."
+        "Environment **dev**, account `111122223333`, cluster `eks-dev` (auth mode `config_map`), 33 resources."
     )
     assert "| `aws:iam/role:Role` | 5 |" in lines
     assert "| `aws:iam/userGroupMembership:UserGroupMembership` | 5 |" in lines
@@ -53,11 +57,11 @@ def test_text_shows_resources_mapping_rbac_and_the_matrix(capsys: pytest.Capture
         "cluster source existing)\n"
     )
     for expected in (
-        "Resources (37)",
+        "Resources (33)",
         "aws-auth mapRoles (patched in place, never deleted)",
         "  username: 'projecta:dev:{{SessionName}}'",
         "RoleBinding/projecta-dev/eks-access-humans-operate",
-        "Role eks-access-operate -> Group projecta:dev",
+        "ClusterRole eks-access:dev:operate -> Group projecta:dev",
         "Effective access (who can do what, where)",
         "│ alice ",
         "projecta:dev:alice",

@@ -609,7 +609,67 @@ CASES = [
                 {"View": {"rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["get"]}]}},
             )
         ],
-        "config/access.yaml: levels.View: 'view' is a built-in level (view, operate, deploy, admin); pick another id",
+        "config/access.yaml: levels.View.rules: 'view' is a built-in level; its own rules are fixed (docs/levels.md): "
+        "add to them with extra_rules, or pick another id for a custom level",
+    ),
+    case(
+        "level-extend-admin",
+        [
+            put(
+                "access.yaml",
+                ["levels"],
+                {
+                    "admin": {
+                        "extra_rules": [
+                            {"api_groups": ["cert-manager.io"], "resources": ["certificates"], "verbs": ["get"]}
+                        ]
+                    }
+                },
+            )
+        ],
+        "config/access.yaml: levels.admin: admin is Kubernetes' own admin ClusterRole; extend it the Kubernetes way, "
+        'with a ClusterRole labelled rbac.authorization.k8s.io/aggregate-to-admin: "true" (or define a custom level)',
+    ),
+    case(
+        "level-extra-rules-escalation",
+        [
+            put(
+                "access.yaml",
+                ["levels"],
+                {"deploy": {"extra_rules": [{"api_groups": ["*"], "resources": ["*"], "verbs": ["get"]}]}},
+            )
+        ],
+        "config/access.yaml: levels.deploy.extra_rules[0]: grants a shell in pods ('*'), reading secrets, resource "
+        "'*', an escalation path; set allow_escalation: true on the level if that is really intended",
+    ),
+    case(
+        "level-extra-rules-on-custom",
+        [
+            put(
+                "access.yaml",
+                ["levels"],
+                {
+                    "x": {
+                        "rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["get"]}],
+                        "extra_rules": [{"api_groups": [""], "resources": ["pods"], "verbs": ["list"]}],
+                    }
+                },
+            )
+        ],
+        "config/access.yaml: levels.x.extra_rules: extra_rules extends a built-in level (view, operate, deploy); a "
+        "custom level lists all its rules under rules",
+    ),
+    case(
+        "level-extra-rules-singular",
+        [
+            put(
+                "access.yaml",
+                ["levels"],
+                {"view": {"extra_rules": [{"api_groups": [""], "resources": ["configmap"], "verbs": ["get"]}]}},
+            )
+        ],
+        "config/access.yaml: levels.view.extra_rules[0].resources[0]: 'configmap' is not a resource of API group "
+        "'core' (did you mean 'configmaps'?); RBAC uses plural resource names and would grant nothing",
     ),
     case(
         "level-without-rules",

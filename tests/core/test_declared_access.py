@@ -68,8 +68,8 @@ def test_an_extra_binding_subject_is_an_over_grant(sample_org: Organisation) -> 
         ),
     )
     assert refusal(sample_org, docs).startswith(
-        "config/access.yaml: grants.search.projectb.dev: carol would get get pods in projecta-dev, list pods in "
-        "projecta-dev, create pods/exec in projecta-dev and 5 more through role "
+        "config/access.yaml: grants.search.projectb.dev: carol would get get endpoints in projecta-dev, list "
+        "endpoints in projecta-dev, watch endpoints in projecta-dev and 36 more through role "
         "projectb-dev-humans, Kubernetes group projectb:dev, RoleBinding/projecta-dev/eks-access-humans-operate; "
         "config grants operate in projectb-dev."
     )
@@ -83,7 +83,7 @@ def test_a_binding_to_system_authenticated_reaches_everyone(sample_org: Organisa
             {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:authenticated"}
         ),
     )
-    assert "carol would get get pods in projecta-dev, list pods in projecta-dev, create pods/exec in" in refusal(
+    assert "carol would get get endpoints in projecta-dev, list endpoints in projecta-dev, watch endpoints" in refusal(
         sample_org, docs
     )
 
@@ -138,9 +138,9 @@ def test_a_pathed_rolearn_matches_nothing(sample_org: Organisation) -> None:
     pathed = docs.map_roles.replace(f"{A}:role/projecta-dev-humans", f"{A}:role/teams/projecta-dev-humans")
     message = refusal(sample_org, dataclasses.replace(docs, map_roles=pathed))
     assert message == (
-        "config/access.yaml: grants.payments.projecta.dev: alice would not get get pods in projecta-dev, list pods in "
-        "projecta-dev, create pods/exec in projecta-dev and 5 more that config grants: nothing maps it into the "
-        "cluster (a binding no principal of it reaches, or a mapping that does not match)"
+        "config/access.yaml: grants.payments.projecta.dev: alice would not get get endpoints in projecta-dev, list "
+        "endpoints in projecta-dev, watch endpoints in projecta-dev and 36 more that config grants: nothing maps it "
+        "into the cluster (a binding no principal of it reaches, or a mapping that does not match)"
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from access.core import awsauth, names
 from access.core.catalog import BUILTIN_LEVELS
+from access.core.evaluate.types import expand
 from access.core.model import AuthMode, Organisation, PolicyRule
 from access.core.plan import rbac
 from access.core.plan.environment import plan_environment
@@ -76,7 +77,7 @@ def test_custom_level_manifests_are_valid_too(tree: ConfigTree) -> None:
 
     tree.edit("access.yaml", grant_scaler)
     plan = plan_environment(tree.load(), "dev")
-    role = next(m for m in of_kind(plan, "Role") if m["metadata"]["name"] == "eks-access-scaler")
+    role = next(m for m in of_kind(plan, "ClusterRole") if m["metadata"]["name"] == "eks-access:dev:scaler")
     assert role["rules"] == [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]},
@@ -149,39 +150,65 @@ def test_invalid_label_value_is_refused(tree: ConfigTree) -> None:
 # --- levels ----------------------------------------------------------------------------------------------------------
 
 
-def test_operate_is_the_seeds_human_users_role() -> None:
+# The seeds' "human users" Role (seeds/004), extensions group dropped: operate grants at least this.
+SEED_HUMAN_USERS = (
+    PolicyRule(("",), ("services",), ("get",)),
+    PolicyRule(("apps",), ("deployments",), ("get",)),
+    PolicyRule(("batch",), ("cronjobs", "jobs"), ("get",)),
+    PolicyRule(("",), ("pods",), ("get", "list")),
+    PolicyRule(("",), ("pods/exec",), ("create",)),
+    PolicyRule(("",), ("pods/log",), ("get",)),
+)
+
+
+def test_operate_is_the_seeds_human_users_role_plus_the_reads_kubectl_needs() -> None:
+    operate = expand(BUILTIN_LEVELS["operate"].rules, "ns")
+    assert expand(SEED_HUMAN_USERS, "ns") <= operate
     assert rules("operate") == [
-        {"apiGroups": [""], "resources": ["services"], "verbs": ["get"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
-        {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": ["get"]},
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+        {
+            "apiGroups": [""],
+            "resources": ["endpoints", "events", "pods", "services"],
+            "verbs": ["get", "list", "watch"],
+        },
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
+        {
+            "apiGroups": ["apps"],
+            "resources": ["daemonsets", "deployments", "replicasets", "statefulsets"],
+            "verbs": ["get", "list", "watch"],
+        },
+        {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "list", "watch"]},
     ]
+    # a shell, and nothing written
+    assert {p.verb for p in operate if p.resource != "pods/exec"} == {"get", "list", "watch"}
 
 
 def test_view_reads_workloads_and_never_secrets_or_shells() -> None:
     view = rules("view")
-    assert all(r["verbs"] == ["get", "list", "watch"] for r in view)
+    assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in view)
     granted = {(g, res) for r in view for g in r["apiGroups"] for res in r["resources"]}
     assert {("", "pods"), ("", "pods/log"), ("apps", "deployments"), ("batch", "jobs"), ("", "services")} <= granted
     assert not {res for _, res in granted} & {"secrets", "pods/exec", "pods/attach", "pods/portforward", "*"}
 
 
-def test_deploy_writes_workloads_without_rbac_or_reading_secrets() -> None:
+def test_deploy_writes_workloads_and_release_secrets_without_rbac_exec_or_tokens() -> None:
     deploy = rules("deploy")
-    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "patch", "update"]} in deploy
+    write = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    core = next(r for r in deploy if "secrets" in r["resources"])
+    assert core == {
+        "apiGroups": [""],
+        "resources": ["configmaps", "persistentvolumeclaims", "pods", "secrets", "serviceaccounts", "services"],
+        "verbs": write,
+    }
     for rule in deploy:
         assert RBAC_GROUP not in rule["apiGroups"] and "*" not in rule["apiGroups"] and "*" not in rule["verbs"]
-        if "secrets" in rule["resources"]:
-            assert not {"get", "list", "watch"} & set(rule["verbs"])
-        assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
-        assert not {"pods/exec", "serviceaccounts/token", "nodes/proxy"} & set(rule["resources"])
-    assert {
-        "apiGroups": ["apps"],
-        "resources": ["daemonsets", "deployments", "statefulsets"],
-        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-    } in deploy
+        assert not {"escalate", "bind", "impersonate", "deletecollection"} & set(rule["verbs"])
+        assert not {"pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token", "nodes/proxy"} & set(
+            rule["resources"]
+        )
+    assert {"apiGroups": ["apps"], "resources": ["daemonsets", "deployments", "statefulsets"], "verbs": write} in deploy
 
 
 def test_admin_binds_the_builtin_admin_cluster_role_in_the_namespace(tree: ConfigTree) -> None:
@@ -190,7 +217,7 @@ def test_admin_binds_the_builtin_admin_cluster_role_in_the_namespace(tree: Confi
     binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-humans-admin")
     assert binding["metadata"]["namespace"] == "projecta-dev"
     assert binding["roleRef"] == {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "admin"}
-    assert "eks-access-admin" not in {m["metadata"]["name"] for m in of_kind(plan, "Role")}
+    assert "eks-access:dev:admin" not in {m["metadata"]["name"] for m in of_kind(plan, "ClusterRole")}
 
 
 # --- bindings --------------------------------------------------------------------------------------------------------
@@ -207,9 +234,56 @@ def test_human_binding_exactly(sample_org: Organisation) -> None:
             "namespace": "projecta-dev",
             "labels": {"app.kubernetes.io/managed-by": "eks-access", "eks-access/level": "operate"},
         },
-        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "eks-access-operate"},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "eks-access:dev:operate"},
         "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "projecta:dev"}],
     }
+
+
+def test_one_cluster_role_per_level_per_environment(sample_org: Organisation) -> None:
+    """Bound by RoleBindings, a ClusterRole grants only in each binding's namespace; one object per level."""
+    plan = plan_environment(sample_org, "dev")
+    roles = {m["metadata"]["name"]: m for m in of_kind(plan, "ClusterRole")}
+    assert roles["eks-access:dev:operate"] == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": "eks-access:dev:operate",
+            "labels": {
+                "app.kubernetes.io/managed-by": "eks-access",
+                "eks-access/environment": "dev",
+                "eks-access/level": "operate",
+            },
+        },
+        "rules": rules("operate"),
+    }
+    assert of_kind(plan, "Role") == []
+    refs = {(m["metadata"]["namespace"], m["roleRef"]["name"]) for m in of_kind(plan, "RoleBinding")}
+    assert refs == {
+        ("projecta-dev", "eks-access:dev:operate"),
+        ("projectb-dev", "eks-access:dev:operate"),
+        ("projecta-dev", "eks-access:dev:ci:jenkins"),
+        ("projectb-dev", "eks-access:dev:ci:jenkins"),
+    }
+
+
+def test_environments_sharing_a_cluster_own_their_cluster_roles(tree: ConfigTree) -> None:
+    """Per-environment names: each stack owns what its bindings reference, so stacks stay independent."""
+
+    def share(data: dict[str, Any]) -> None:
+        data["environments"]["staging"]["cluster"] = "dev"
+        data["clusters"]["dev"]["home_environment"] = "dev"
+        del data["clusters"]["staging"]
+
+    tree.edit("environments.yaml", share)
+    org = tree.load()
+    dev, staging = (plan_environment(org, env, AuthMode.API) for env in ("dev", "staging"))
+    dev_roles = {m["metadata"]["name"] for m in of_kind(dev, "ClusterRole")}
+    staging_roles = {m["metadata"]["name"] for m in of_kind(staging, "ClusterRole")}
+    assert staging_roles == {"eks-access:staging:operate", "eks-access:staging:ci:jenkins"}
+    assert dev_roles == {"eks-access:dev:operate", "eks-access:dev:ci:jenkins", "eks-access:monitoring"}
+    for plan in (dev, staging):
+        own = {m["metadata"]["name"] for m in of_kind(plan, "ClusterRole")} | {"admin", "cluster-admin"}
+        assert {m["roleRef"]["name"] for m in of_kind(plan, "RoleBinding")} <= own
 
 
 def test_every_group_subject_is_a_group_with_the_rbac_api_group(sample_org: Organisation) -> None:
@@ -315,9 +389,8 @@ def test_ci_is_bound_only_in_the_namespaces_it_deploys_to(tree: ConfigTree) -> N
             if any(s["kind"] == "Group" and s["name"] == "ci:jenkins" for s in m["subjects"])
         ]
         assert {m["metadata"]["namespace"] for m in ci_bindings} == namespaces
-        assert all(
-            m["roleRef"] == {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "eks-access-deploy"} for m in ci_bindings
-        )
+        ref = {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": f"eks-access:{env}:ci:jenkins"}
+        assert all(m["roleRef"] == ref for m in ci_bindings)
         for crb in of_kind(plan, "ClusterRoleBinding"):
             assert "ci:jenkins" not in {s["name"] for s in crb["subjects"]}
 
@@ -337,11 +410,25 @@ def test_ci_service_account_has_no_token_and_only_a_namespaced_binding(sample_or
     }
     assert [a["metadata"]["namespace"] for a in accounts] == ["projecta-dev", "projectb-dev"]
     assert of_kind(plan, "Secret") == []  # no long-lived token secrets
-    sa_binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-ci-jenkins-sa")
-    assert sa_binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "jenkins-deployer", "namespace": "projecta-dev"}
+    # one binding per CI namespace, for the group and the ServiceAccount
+    ci_bindings = [m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"].startswith("eks-access-ci-")]
+    assert [m["metadata"]["namespace"] for m in ci_bindings] == ["projecta-dev", "projectb-dev"]
+    assert ci_bindings[0]["subjects"] == [
+        {"kind": "Group", "apiGroup": RBAC_GROUP, "name": "ci:jenkins"},
+        {"kind": "ServiceAccount", "name": "jenkins-deployer", "namespace": "projecta-dev"},
     ]
     assert all(s["kind"] == "Group" for m in of_kind(plan, "ClusterRoleBinding") for s in m["subjects"])
+    # `kubectl create token jenkins-deployer`, and no other ServiceAccount's token
+    role = next(m for m in of_kind(plan, "ClusterRole") if m["metadata"]["name"] == "eks-access:dev:ci:jenkins")
+    assert role["rules"] == [
+        *rules("deploy"),
+        {
+            "apiGroups": [""],
+            "resources": ["serviceaccounts/token"],
+            "verbs": ["create"],
+            "resourceNames": ["jenkins-deployer"],
+        },
+    ]
 
 
 def test_ci_service_accounts_are_optional(tree: ConfigTree) -> None:
@@ -349,6 +436,10 @@ def test_ci_service_accounts_are_optional(tree: ConfigTree) -> None:
     plan = plan_environment(tree.load(), "dev")
     assert of_kind(plan, "ServiceAccount") == []
     assert not any(s["kind"] == "ServiceAccount" for m in of_kind(plan, "RoleBinding") for s in m["subjects"])
+    # without a ServiceAccount there is no token to mint: the CI is bound to the plain deploy level
+    ci = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-ci-jenkins")
+    assert ci["roleRef"]["name"] == "eks-access:dev:deploy"
+    assert not any("serviceaccounts/token" in r["resources"] for m in of_kind(plan, "ClusterRole") for r in m["rules"])
 
 
 def test_ci_cluster_role_binding_is_refused(tree: ConfigTree) -> None:

@@ -458,11 +458,17 @@ class Scenario:
     def can(
         self, username: str, groups: tuple[str, ...], namespace: str | None, group: str, resource: str, verb: str
     ) -> bool:
-        """SubjectAccessReview: the real authorizer's answer for one permission."""
+        """SubjectAccessReview: the real authorizer's answer for one permission (``resource[name]`` for one object,
+        as the plan's matrix writes a rule limited by resourceNames)."""
+        name = ""
+        if resource.endswith("]") and "[" in resource:
+            resource, name = resource[:-1].split("[", 1)
         subresource = ""
         if "/" in resource:
             resource, subresource = resource.split("/", 1)
         attrs: dict[str, Any] = {"group": group, "resource": resource, "verb": verb}
+        if name:
+            attrs["name"] = name
         if subresource:
             attrs["subresource"] = subresource
         if namespace:

@@ -350,14 +350,16 @@ SENSITIVE = [
 
 
 def _rules_of(status: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {
-        (g, r, v)
-        for rule in status.get("resourceRules", [])
-        for g in rule.get("apiGroups", [""])
-        for r in rule.get("resources", [])
-        for v in rule.get("verbs", [])
-        if not rule.get("resourceNames")
-    }
+    """Rules as (group, resource, verb); a rule limited by resourceNames as ``resource[name,...]``, as the plan's
+    matrix writes it (the CI deployer's own ServiceAccount token)."""
+    out = set()
+    for rule in status.get("resourceRules", []):
+        names = sorted(rule.get("resourceNames") or [])
+        for g in rule.get("apiGroups", [""]):
+            for r in rule.get("resources", []):
+                for v in rule.get("verbs", []):
+                    out.add((g, f"{r}[{','.join(names)}]" if names else r, v))
+    return out
 
 
 def _allows(rules: tuple[tuple[str, str, str], ...], group: str, resource: str, verb: str) -> bool:
@@ -744,3 +746,56 @@ def test_e2e_components_reported(e2e_run: harness.Run) -> None:
 
 
 _ = Path  # keep the import for type hints in helpers above
+
+
+@pytest.mark.scenario(8, "each level's commands, as kubectl auth can-i answers them")
+def test_8_levels_allow_and_refuse_the_commands_docs_levels_md_lists(deployed: Deployment) -> None:
+    """docs/levels.md, asked of the real API server: for each level bound in the deployment, every request of every
+    command (access/core/workflows.py) as the bound group, through SubjectAccessReview, plus one `kubectl auth
+    can-i` per command as a person would type it; the answer must be the page's."""
+    from access.core import workflows
+
+    s, plan = deployed.s, deployed.plan
+    assert deployed.up.code == 0, "the shared deployment failed (scenario 1)"
+    bindings = [m for m in manifests(plan, "RoleBinding").values() if m["metadata"]["labels"].get("eks-access/level")]
+    checked: set[str] = set()
+    for binding in bindings:
+        ns = binding["metadata"]["namespace"]
+        level = binding["metadata"]["labels"]["eks-access/level"]
+        groups = tuple(x["name"] for x in binding["subjects"] if x["kind"] == "Group")
+        ci = binding["metadata"]["name"].removeprefix("eks-access-ci-") if "-ci-" in binding["metadata"]["name"] else ""
+        has_sa = any(x["kind"] == "ServiceAccount" for x in binding["subjects"])
+        column = workflows.CI_COLUMN if ci and has_sa else level
+        if column not in workflows.level_permissions() or not groups:
+            continue
+        granted = workflows.level_permissions(ns)[column]
+        elsewhere = "e2e-elsewhere"  # a namespace nothing is bound in (a CI deployer is bound in several)
+        for command in workflows.COMMANDS:
+            expected = workflows.works(command, granted, ns)
+            answers = []
+            for request in command.requests:
+                name = f"{ci}-deployer" if request.name == workflows.CI_SERVICE_ACCOUNT else request.name
+                where = {workflows.NAMESPACE: ns, workflows.OTHER_NAMESPACE: elsewhere}.get(request.namespace)
+                resource = request.plain_resource + (f"[{name}]" if name else "")
+                answers.append(s.can(f"e2e-{column}", groups, where, request.api_group, resource, request.verb))
+            assert all(answers) == expected, (column, ns, command.text, command.requests, answers)
+            first = command.requests[0]
+            if first.namespace == workflows.NAMESPACE and not first.name:
+                can_i = s.sh(
+                    [
+                        "kubectl",
+                        "--kubeconfig",
+                        str(s.kubeconfig),
+                        "auth",
+                        "can-i",
+                        *first.can_i().split(),
+                        "-n",
+                        ns,
+                        "--as",
+                        f"e2e-{column}",
+                        *[f"--as-group={g}" for g in groups],
+                    ]
+                )
+                assert can_i.stdout.strip() == ("yes" if answers[0] else "no"), (column, command.text, str(can_i))
+        checked.add(column)
+    assert {"operate", workflows.CI_COLUMN} <= checked, checked

@@ -104,6 +104,7 @@ def _row_json(row: AccessRow) -> dict[str, Any]:
             {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)} for r in row.rules
         ],
         "sensitivity": list(row.sensitivity),  # what the rules reach (access/core/sensitivity.py)
+        "notes": list(row.notes),  # e.g. "can read secrets through workloads"
         "crossAccount": row.cross_account,
         "via": row.via,
     }

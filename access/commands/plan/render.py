@@ -9,7 +9,7 @@ from typing import Any
 from access.commands.markdown import code, codes, escape, table
 from access.core.evaluate import CLUSTER_WIDE, summarise_rules
 from access.core.model import PolicyRule
-from access.core.sensitivity import Sensitivity
+from access.core.sensitivity import Sensitivity, notes
 from access.errors import UsageError
 
 
@@ -19,7 +19,8 @@ def _rules_text(row: dict[str, Any]) -> str:
         return "everything" + (
             " in the namespace (ClusterRole admin)" if row["level"] == "admin" else " (cluster-admin)"
         )
-    return summarise_rules(rules)
+    # "can read secrets through workloads" where the rules let it create pods or workloads (core/sensitivity.py)
+    return "; ".join((summarise_rules(rules), *notes(row.get("sensitivity", ()))))
 
 
 def _also_assumable(role: dict[str, Any]) -> str:

@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 from access.core import names
-from access.core.catalog import BUILTIN_LEVELS, CLUSTER_SCOPED, KNOWN_RESOURCES, KNOWN_VERBS
+from access.core.catalog import ADMIN_LEVEL, BUILTIN_LEVELS, CLUSTER_SCOPED, KNOWN_RESOURCES, KNOWN_VERBS
 from access.core.config.nodes import Node, unique_ids
 from access.core.model import AccessLevel, PolicyRule
 from access.core.sensitivity import opt_in_reasons
 
 
 def custom_levels(node: Node) -> dict[str, AccessLevel]:
+    """``levels:``: custom levels by id, and built-in levels extended with ``extra_rules`` (custom resources such as
+    a team's cert-manager ``certificates``), both checked by :func:`rules` with the same escalation opt-in."""
     out: dict[str, AccessLevel] = {}
     for lid, lnode in unique_ids(node, "level"):
         if lid in BUILTIN_LEVELS:
-            raise lnode.error(f"{lid!r} is a built-in level (view, operate, deploy, admin); pick another id")
-        m = lnode.mapping({"rules", "allow_escalation", "description"}, required=("rules",))
+            out[lid] = _extended(lid, lnode)
+            continue
+        m = lnode.mapping({"rules", "allow_escalation", "description", "extra_rules"}, required=("rules",))
+        if "extra_rules" in m:
+            raise m["extra_rules"].error(
+                "extra_rules extends a built-in level (view, operate, deploy); a custom level lists all its rules "
+                "under rules"
+            )
         if "description" in m:
             m["description"].string()
         allow = m["allow_escalation"].boolean() if "allow_escalation" in m else False
         out[lid] = AccessLevel(lid, rules(m["rules"], allow, cluster_scope=False), builtin=False)
     return out
+
+
+def _extended(lid: str, node: Node) -> AccessLevel:
+    builtin = BUILTIN_LEVELS[lid]
+    if lid == ADMIN_LEVEL:
+        raise node.error(
+            "admin is Kubernetes' own admin ClusterRole; extend it the Kubernetes way, with a ClusterRole labelled "
+            'rbac.authorization.k8s.io/aggregate-to-admin: "true" (or define a custom level)'
+        )
+    m = node.mapping({"extra_rules", "allow_escalation", "description", "rules"})
+    if "rules" in m:
+        raise m["rules"].error(
+            f"{lid!r} is a built-in level; its own rules are fixed (docs/levels.md): add to them with extra_rules, "
+            "or pick another id for a custom level"
+        )
+    m = node.mapping({"extra_rules", "allow_escalation", "description"}, required=("extra_rules",))
+    if "description" in m:
+        m["description"].string()
+    allow = m["allow_escalation"].boolean() if "allow_escalation" in m else False
+    extra = rules(m["extra_rules"], allow, cluster_scope=False)
+    return AccessLevel(lid, builtin.rules + extra, builtin=True)
 
 
 def rules(node: Node, allow_escalation: bool, cluster_scope: bool) -> tuple[PolicyRule, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from access.core import iam, names
-from access.core.catalog import MONITORING_RULES
+from access.core.catalog import ADMIN_LEVEL, MONITORING_RULES
 from access.core.evaluate.builtin_roles import ADMIN_RULES
 from access.core.evaluate.types import (
     CLUSTER_WIDE,
@@ -30,7 +30,7 @@ from access.core.evaluate.types import (
 )
 from access.core.model import Organisation, PolicyRule
 
-ADMIN_LEVEL = "admin"  # bound to Kubernetes' own admin ClusterRole: intended as Kubernetes defines it
+# ADMIN_LEVEL is bound to Kubernetes' own admin ClusterRole: intended as Kubernetes defines it.
 
 
 @dataclass
@@ -172,10 +172,17 @@ def _machines(org: Organisation, env: str, result: Intent) -> None:
             namespace = names.namespace(org.naming, project, env)
             permissions = level_permissions(org, "deploy", namespace)
             path, what = f"ci.{ci.id}.deploys.{project}", f"deploy in {namespace}"
+            if ci.service_accounts:
+                # `kubectl create token <ci>-deployer`: a token of its own ServiceAccount, in this namespace only.
+                # The ServiceAccount shares the binding, so it may mint its own token too: nothing it could not do
+                # already, since deploy may run a pod as that ServiceAccount and read the token the kubelet mounts.
+                sa = names.ci_service_account(ci.id)
+                permissions |= {Permission(namespace, "", "serviceaccounts/token", "create", (sa,))}
+                what = f"deploy and the token of ServiceAccount {sa} in {namespace}"
             result.declare(principal, permissions, access_file, path, what)
             result.declare_group(group, permissions, access_file, path, what)
             if ci.service_accounts:
-                account = Principal(PrincipalKind.SERVICE_ACCOUNT, f"{namespace}/{ci.id}-deployer")
+                account = Principal(PrincipalKind.SERVICE_ACCOUNT, f"{namespace}/{names.ci_service_account(ci.id)}")
                 result.declare(account, permissions, access_file, f"ci.{ci.id}.service_accounts", what)
 
 

@@ -16,7 +16,7 @@ from access.core.evaluate.effective import Evaluation, Reach
 from access.core.evaluate.types import CLUSTER_WIDE, Permission, Principal, PrincipalKind
 from access.core.model import Organisation, PolicyRule
 from access.core.plan.types import EnvironmentPlan
-from access.core.sensitivity import ordered, rules_sensitivity
+from access.core.sensitivity import notes, ordered, rules_sensitivity
 
 __all__ = ["CLUSTER_WIDE", "EVERYTHING", "AccessRow", "effective_access", "permission_set", "summarise_rules"]
 
@@ -33,6 +33,12 @@ class AccessRow:
     sensitivity: tuple[str, ...] = ()  # what the rules reach, from the one classification
     cross_account: bool = False  # the principal is in another account than the role or cluster
     via: str = ""  # mapRoles | mapUsers | access entry | service account token
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the rules reach beyond what they name: "can read secrets through workloads" for a row that may
+        create pods or workloads (they may mount any secret of the namespace), from the one classification."""
+        return notes(self.sensitivity)
 
     def permissions(self) -> set[tuple[str, str, str]]:
         """(namespace, resource, verb) triples; resource is ``group/resource`` outside the core group."""

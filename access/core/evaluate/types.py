@@ -81,8 +81,9 @@ SUPERUSER = Permission(CLUSTER_WIDE, ANY, ANY, ANY)
 
 
 def expand(rules: Iterable[PolicyRule], scope: str, names: tuple[str, ...] = ()) -> set[Permission]:
+    """Each rule's permissions in ``scope``, limited to its own resourceNames or else to ``names``."""
     return {
-        Permission(scope, group, resource, verb, names)
+        Permission(scope, group, resource, verb, rule.resource_names or names)
         for rule in rules
         for group in rule.api_groups
         for resource in rule.resources

@@ -1,13 +1,19 @@
-"""Kubernetes RBAC manifests for one environment: namespaces, Roles by level, bindings to groups.
+"""Kubernetes RBAC manifests for one environment: namespaces, a ClusterRole per level, RoleBindings to groups.
 
 Manifests are plain dicts in the Kubernetes schema; the shell hands them to pulumi-kubernetes as they are.
+
+Each level is one ClusterRole per environment (``eks-access:<env>:<level>``), bound in each namespace by a
+RoleBinding: a RoleBinding that references a ClusterRole grants its rules only inside the binding's own namespace
+(Kubernetes, "Using RBAC Authorization": RoleBinding and ClusterRoleBinding). The environment is in the name so that
+every stack owns the objects its bindings reference (environments sharing a cluster stay independent: applying,
+changing or destroying one never changes another's access), and a cluster that becomes shared renames nothing.
 """
 
 from __future__ import annotations
 
 from access.core import names
-from access.core.catalog import ADMIN_CLUSTER_ROLE, MONITORING_RULES
-from access.core.model import AccessLevel, Organisation, PolicyRule, RoleKind
+from access.core.catalog import ADMIN_CLUSTER_ROLE, ADMIN_LEVEL, MONITORING_RULES, ci_token_rule
+from access.core.model import AccessLevel, CiDeployer, Organisation, PolicyRule, RoleKind
 from access.core.plan.types import Binding, Manifest, RolePlan
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
@@ -16,10 +22,17 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 PREFIX = "eks-access"
 CLUSTER_ADMIN_BINDING = f"{PREFIX}:cluster-admins"
 MONITORING_CLUSTER_ROLE = f"{PREFIX}:monitoring"
+CI_LEVEL = "deploy"  # what a CI deployer gets in the namespaces it deploys to
 
 
-def role_name(level: str) -> str:
-    return f"{PREFIX}-{level}"
+def level_role_name(env: str, level: str) -> str:
+    """The ClusterRole of a level in one environment (Kubernetes' own ``admin`` for the admin level)."""
+    return ADMIN_CLUSTER_ROLE if level == ADMIN_LEVEL else f"{PREFIX}:{env}:{level}"
+
+
+def ci_role_name(env: str, ci: str) -> str:
+    """The ClusterRole of a CI deployer with ServiceAccounts: ``deploy`` plus minting its own ServiceAccount's token."""
+    return f"{PREFIX}:{env}:ci:{ci}"
 
 
 def human_binding_name(level: str) -> str:
@@ -31,10 +44,6 @@ def ci_binding_name(ci: str) -> str:
     return f"{PREFIX}-ci-{ci}"
 
 
-def ci_service_account(ci: str) -> str:
-    return f"{ci}-deployer"
-
-
 def labels(**extra: str) -> dict[str, str]:
     values = {MANAGED_BY_LABEL: PREFIX}
     values.update({f"{PREFIX}/{k}": v for k, v in sorted(extra.items())})
@@ -42,7 +51,13 @@ def labels(**extra: str) -> dict[str, str]:
 
 
 def rules_manifest(rules: tuple[PolicyRule, ...]) -> list[dict[str, list[str]]]:
-    return [{"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)} for r in rules]
+    out: list[dict[str, list[str]]] = []
+    for r in rules:
+        manifest = {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)}
+        if r.resource_names:
+            manifest["resourceNames"] = list(r.resource_names)
+        out.append(manifest)
+    return out
 
 
 def namespace_manifest(name: str, project: str, env: str, team: str) -> Manifest:
@@ -53,68 +68,74 @@ def namespace_manifest(name: str, project: str, env: str, team: str) -> Manifest
     }
 
 
-def role_manifest(namespace: str, level: AccessLevel) -> Manifest:
+def level_rules(org: Organisation, level: str) -> tuple[PolicyRule, ...]:
+    return org.levels[level].rules
+
+
+def ci_rules(org: Organisation, ci: CiDeployer) -> tuple[PolicyRule, ...]:
+    """What a CI deployer's binding grants: the deploy level, and with ServiceAccounts the token of its own one."""
+    rules = level_rules(org, CI_LEVEL)
+    if ci.service_accounts:
+        rules += (ci_token_rule(names.ci_service_account(ci.id)),)
+    return rules
+
+
+def cluster_role_manifest(name: str, rules: tuple[PolicyRule, ...], **label: str) -> Manifest:
     return {
         "apiVersion": RBAC_API,
-        "kind": "Role",
-        "metadata": {"name": role_name(level.id), "namespace": namespace, "labels": labels(level=level.id)},
-        "rules": rules_manifest(level.rules),
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": labels(**label)},
+        "rules": rules_manifest(rules),
     }
+
+
+def level_cluster_role(env: str, level: AccessLevel) -> Manifest:
+    return cluster_role_manifest(level_role_name(env, level.id), level.rules, environment=env, level=level.id)
 
 
 def group_subject(group: str) -> dict[str, str]:
     return {"kind": "Group", "apiGroup": RBAC_GROUP, "name": group}
 
 
-def role_binding(namespace: str, name: str, level: str, subjects: list[dict[str, str]]) -> Manifest:
-    if level == "admin":
-        ref = {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": ADMIN_CLUSTER_ROLE}
-    else:
-        ref = {"apiGroup": RBAC_GROUP, "kind": "Role", "name": role_name(level)}
+def role_binding(namespace: str, name: str, level: str, role: str, subjects: list[dict[str, str]]) -> Manifest:
     return {
         "apiVersion": RBAC_API,
         "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace, "labels": labels(level=level)},
-        "roleRef": ref,
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
         "subjects": subjects,
     }
 
 
 def build(org: Organisation, env_id: str, roles: tuple[RolePlan, ...]) -> tuple[list[Manifest], list[Binding]]:
-    """Namespaces, then each namespace's Roles, then its bindings; cluster-scoped objects last."""
+    """Namespaces, the environment's ClusterRoles, then each namespace's bindings; cluster-wide objects last."""
     bindings: list[Binding] = []
-    levels_by_namespace: dict[str, set[str]] = {}
-    manifests = _namespaces(org, env_id, levels_by_namespace)
-    namespaced = _human_bindings(org, env_id, roles, levels_by_namespace, bindings)
-    namespaced += _ci_bindings(org, env_id, levels_by_namespace, bindings)
-    for ns, levels in sorted(levels_by_namespace.items()):
-        for level in sorted(levels):
-            if level != "admin":
-                manifests.append(role_manifest(ns, org.levels[level]))
+    levels: set[str] = set()
+    manifests = _namespaces(org, env_id)
+    namespaced = _human_bindings(org, env_id, roles, levels, bindings)
+    ci_roles: list[Manifest] = []
+    namespaced += _ci_bindings(org, env_id, levels, ci_roles, bindings)
+    manifests += [level_cluster_role(env_id, org.levels[level]) for level in sorted(levels - {ADMIN_LEVEL})]
+    manifests += ci_roles
     manifests.extend(sorted(namespaced, key=_sort_key))
     cluster_scoped = _cluster_scoped(org, bindings)
-    # Cluster-scoped objects exist once per cluster: only its home environment's stack declares them (other
+    # Cluster-wide objects exist once per cluster: only its home environment's stack declares them (other
     # environments sharing the cluster still get their bindings in the effective-access matrix).
     if org.clusters[org.environments[env_id].cluster].home_environment == env_id:
         manifests.extend(cluster_scoped)
     return manifests, bindings
 
 
-def _namespaces(org: Organisation, env_id: str, levels_by_namespace: dict[str, set[str]]) -> list[Manifest]:
+def _namespaces(org: Organisation, env_id: str) -> list[Manifest]:
     manifests = []
     for project in sorted((p for p in org.projects.values() if env_id in p.environments), key=lambda p: p.id):
         ns = names.namespace(org.naming, project.id, env_id)
         manifests.append(namespace_manifest(ns, project.id, env_id, project.owner))
-        levels_by_namespace[ns] = set()
     return manifests
 
 
 def _human_bindings(
-    org: Organisation,
-    env_id: str,
-    roles: tuple[RolePlan, ...],
-    levels_by_namespace: dict[str, set[str]],
-    bindings: list[Binding],
+    org: Organisation, env_id: str, roles: tuple[RolePlan, ...], levels: set[str], bindings: list[Binding]
 ) -> list[Manifest]:
     namespaced = []
     for role in roles:
@@ -122,28 +143,39 @@ def _human_bindings(
             continue
         assert role.project is not None and role.level is not None
         ns = names.namespace(org.naming, role.project, env_id)
-        levels_by_namespace[ns].add(role.level)
+        levels.add(role.level)
         group = role.kubernetes_groups[0]
-        namespaced.append(role_binding(ns, human_binding_name(role.level), role.level, [group_subject(group)]))
-        bindings.append(Binding(group, ns, role.level, _ref_name(role.level)))
+        ref = level_role_name(env_id, role.level)
+        namespaced.append(role_binding(ns, human_binding_name(role.level), role.level, ref, [group_subject(group)]))
+        bindings.append(Binding(group, ns, role.level, ref))
     return namespaced
 
 
 def _ci_bindings(
-    org: Organisation, env_id: str, levels_by_namespace: dict[str, set[str]], bindings: list[Binding]
+    org: Organisation, env_id: str, levels: set[str], ci_roles: list[Manifest], bindings: list[Binding]
 ) -> list[Manifest]:
+    """One RoleBinding per namespace a CI deployer deploys to, for its group and (when asked for) its ServiceAccount;
+    the ServiceAccount only where ``service_accounts: true``. With ServiceAccounts the binding references the CI's
+    own ClusterRole (deploy + ``create serviceaccounts/token`` on ``<ci>-deployer`` only), so the pipeline can run
+    ``kubectl create token <ci>-deployer`` in exactly the namespaces it deploys to."""
     namespaced: list[Manifest] = []
     for ci in sorted(org.ci.values(), key=lambda c: c.id):
         group = names.fill(org.naming.ci_group, ci=ci.id)
-        for deployed, env in ci.deploys:
-            if env != env_id:
-                continue
-            ns = names.namespace(org.naming, deployed, env_id)
-            levels_by_namespace[ns].add("deploy")
-            namespaced.append(role_binding(ns, ci_binding_name(ci.id), "deploy", [group_subject(group)]))
-            bindings.append(Binding(group, ns, "deploy", role_name("deploy")))
+        deployed = [project for project, env in ci.deploys if env == env_id]
+        if not deployed:
+            continue
+        if ci.service_accounts:
+            ref = ci_role_name(env_id, ci.id)
+            ci_roles.append(cluster_role_manifest(ref, ci_rules(org, ci), ci=ci.id, environment=env_id, level=CI_LEVEL))
+        else:
+            ref = level_role_name(env_id, CI_LEVEL)
+            levels.add(CI_LEVEL)
+        for project in deployed:
+            ns = names.namespace(org.naming, project, env_id)
+            subjects = [group_subject(group)]
+            bindings.append(Binding(group, ns, CI_LEVEL, ref))
             if ci.service_accounts:
-                sa = ci_service_account(ci.id)
+                sa = names.ci_service_account(ci.id)
                 namespaced.append(
                     {
                         "apiVersion": "v1",
@@ -153,9 +185,9 @@ def _ci_bindings(
                         "automountServiceAccountToken": False,
                     }
                 )
-                subject = {"kind": "ServiceAccount", "name": sa, "namespace": ns}
-                namespaced.append(role_binding(ns, f"{ci_binding_name(ci.id)}-sa", "deploy", [subject]))
-                bindings.append(Binding(f"serviceaccount:{ns}:{sa}", ns, "deploy", role_name("deploy")))
+                subjects.append({"kind": "ServiceAccount", "name": sa, "namespace": ns})
+                bindings.append(Binding(f"serviceaccount:{ns}:{sa}", ns, CI_LEVEL, ref))
+            namespaced.append(role_binding(ns, ci_binding_name(ci.id), CI_LEVEL, ref, subjects))
     return namespaced
 
 
@@ -193,10 +225,6 @@ def _cluster_scoped(org: Organisation, bindings: list[Binding]) -> list[Manifest
         )
         bindings.append(Binding(naming.monitoring_group, None, "monitoring", MONITORING_CLUSTER_ROLE))
     return cluster_scoped
-
-
-def _ref_name(level: str) -> str:
-    return ADMIN_CLUSTER_ROLE if level == "admin" else role_name(level)
 
 
 def _sort_key(manifest: Manifest) -> tuple[str, str, str]:
