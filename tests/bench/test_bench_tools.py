@@ -157,8 +157,8 @@ def test_adding_a_project_environment_adds_its_own_resources_and_touches_two(tmp
         ("aws:iam/role:Role", "dev-proj-0006-dev-humans"),
         ("kubernetes:core/v1:NamespacePatch", "dev-namespace/proj-0006-dev"),
         ("kubernetes:core/v1:ServiceAccount", "dev-serviceaccount/proj-0006-dev/jenkins-deployer"),
-        (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access-ci-jenkins"),
-        (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access-humans-operate"),
+        (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access:ci:jenkins"),
+        (f"{rbac}:RoleBinding", "dev-rolebinding/proj-0006-dev/eks-access:humans:operate"),
     ]
     assert change.removed == []
     # mapRoles gains the new role; the owner team's assume-role policy names it.

@@ -60,7 +60,7 @@ def test_text_shows_resources_mapping_rbac_and_the_matrix(capsys: pytest.Capture
         "Resources (33)",
         "aws-auth mapRoles (patched in place, never deleted)",
         "  username: 'projecta:dev:{{SessionName}}'",
-        "RoleBinding/projecta-dev/eks-access-humans-operate",
+        "RoleBinding/projecta-dev/eks-access:humans:operate",
         "ClusterRole eks-access:dev:operate -> Group projecta:dev",
         "Effective access (who can do what, where)",
         "│ alice ",

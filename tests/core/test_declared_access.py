@@ -62,7 +62,7 @@ def test_the_sample_stacks_are_exact(sample_org: Organisation) -> None:
 def test_an_extra_binding_subject_is_an_over_grant(sample_org: Organisation) -> None:
     docs = with_manifest(
         documents(sample_org),
-        "eks-access-humans-operate",
+        "eks-access:humans:operate",
         lambda m: m["subjects"].append(
             {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "projectb:dev"}
         ),
@@ -70,7 +70,7 @@ def test_an_extra_binding_subject_is_an_over_grant(sample_org: Organisation) -> 
     assert refusal(sample_org, docs).startswith(
         "config/access.yaml: grants.search.projectb.dev: carol would get get endpoints in projecta-dev, list "
         "endpoints in projecta-dev, watch endpoints in projecta-dev and 36 more through role "
-        "projectb-dev-humans, Kubernetes group projectb:dev, RoleBinding/projecta-dev/eks-access-humans-operate; "
+        "projectb-dev-humans, Kubernetes group projectb:dev, RoleBinding/projecta-dev/eks-access:humans:operate; "
         "config grants operate in projectb-dev."
     )
 
@@ -78,7 +78,7 @@ def test_an_extra_binding_subject_is_an_over_grant(sample_org: Organisation) -> 
 def test_a_binding_to_system_authenticated_reaches_everyone(sample_org: Organisation) -> None:
     docs = with_manifest(
         documents(sample_org),
-        "eks-access-humans-operate",
+        "eks-access:humans:operate",
         lambda m: m["subjects"].append(
             {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:authenticated"}
         ),

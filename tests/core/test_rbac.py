@@ -214,7 +214,7 @@ def test_deploy_writes_workloads_and_release_secrets_without_rbac_exec_or_tokens
 def test_admin_binds_the_builtin_admin_cluster_role_in_the_namespace(tree: ConfigTree) -> None:
     tree.edit("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(dev="admin"))
     plan = plan_environment(tree.load(), "dev")
-    binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-humans-admin")
+    binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access:humans:admin")
     assert binding["metadata"]["namespace"] == "projecta-dev"
     assert binding["roleRef"] == {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "admin"}
     assert "eks-access:dev:admin" not in {m["metadata"]["name"] for m in of_kind(plan, "ClusterRole")}
@@ -225,12 +225,12 @@ def test_admin_binds_the_builtin_admin_cluster_role_in_the_namespace(tree: Confi
 
 def test_human_binding_exactly(sample_org: Organisation) -> None:
     plan = plan_environment(sample_org, "dev")
-    binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-humans-operate")
+    binding = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access:humans:operate")
     assert binding == {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": {
-            "name": "eks-access-humans-operate",
+            "name": "eks-access:humans:operate",
             "namespace": "projecta-dev",
             "labels": {"app.kubernetes.io/managed-by": "eks-access", "eks-access/level": "operate"},
         },
@@ -307,8 +307,8 @@ def test_a_level_change_is_a_different_binding(tree: ConfigTree) -> None:
             rbac.manifest_id(m) for m in of_kind(plan, "RoleBinding") if m["metadata"]["namespace"] == "projecta-prod"
         }
 
-    assert ids(before) - ids(after) == {"RoleBinding/projecta-prod/eks-access-humans-view"}
-    assert ids(after) - ids(before) == {"RoleBinding/projecta-prod/eks-access-humans-operate"}
+    assert ids(before) - ids(after) == {"RoleBinding/projecta-prod/eks-access:humans:view"}
+    assert ids(after) - ids(before) == {"RoleBinding/projecta-prod/eks-access:humans:operate"}
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
@@ -411,7 +411,7 @@ def test_ci_service_account_has_no_token_and_only_a_namespaced_binding(sample_or
     assert [a["metadata"]["namespace"] for a in accounts] == ["projecta-dev", "projectb-dev"]
     assert of_kind(plan, "Secret") == []  # no long-lived token secrets
     # one binding per CI namespace, for the group and the ServiceAccount
-    ci_bindings = [m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"].startswith("eks-access-ci-")]
+    ci_bindings = [m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"].startswith("eks-access:ci:")]
     assert [m["metadata"]["namespace"] for m in ci_bindings] == ["projecta-dev", "projectb-dev"]
     assert ci_bindings[0]["subjects"] == [
         {"kind": "Group", "apiGroup": RBAC_GROUP, "name": "ci:jenkins"},
@@ -437,7 +437,7 @@ def test_ci_service_accounts_are_optional(tree: ConfigTree) -> None:
     assert of_kind(plan, "ServiceAccount") == []
     assert not any(s["kind"] == "ServiceAccount" for m in of_kind(plan, "RoleBinding") for s in m["subjects"])
     # without a ServiceAccount there is no token to mint: the CI is bound to the plain deploy level
-    ci = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access-ci-jenkins")
+    ci = next(m for m in of_kind(plan, "RoleBinding") if m["metadata"]["name"] == "eks-access:ci:jenkins:deploy")
     assert ci["roleRef"]["name"] == "eks-access:dev:deploy"
     assert not any("serviceaccounts/token" in r["resources"] for m in of_kind(plan, "ClusterRole") for r in m["rules"])
 
@@ -480,3 +480,39 @@ def test_escalation_is_allowed_only_when_declared(tree: ConfigTree) -> None:
     rule = {"api_groups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["bind", "create"]}
     tree.edit("access.yaml", lambda d: d.update(levels={"custom": {"rules": [rule], "allow_escalation": True}}))
     assert tree.load().levels["custom"].rules[0].verbs == ("bind", "create")
+
+
+def _binding_refs(plan: Any) -> dict[tuple[str, str], tuple[str, str]]:
+    return {
+        (m["metadata"].get("namespace", ""), m["metadata"]["name"]): (m["roleRef"]["kind"], m["roleRef"]["name"])
+        for m in plan.manifests
+        if m["kind"] in ("RoleBinding", "ClusterRoleBinding")
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("access.yaml", lambda d: d["ci"]["jenkins"].update(service_accounts=False)),
+        ("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(dev="view")),
+        ("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(dev="deploy")),
+        ("access.yaml", lambda d: d["grants"]["payments"]["projecta"].update(dev="admin")),
+    ],
+    ids=["ci-service-accounts-off", "level-view", "level-deploy", "level-admin"],
+)
+def test_a_binding_never_keeps_its_name_with_another_role(tree: ConfigTree, change: tuple[str, Any]) -> None:
+    """roleRef is immutable: a binding that kept its name would be replaced delete-first, and its subjects would
+    lose access until the new one exists (for good if the apply stopped there). A changed reference is a binding of
+    another name, created before the old one is deleted."""
+    before = _binding_refs(plan_environment(tree.load(), "dev"))
+    tree.edit(*change)
+    after = _binding_refs(plan_environment(tree.load(), "dev"))
+    assert before != after
+    assert {key: (before[key], after[key]) for key in before.keys() & after.keys() if before[key] != after[key]} == {}
+
+
+def test_bindings_of_earlier_versions_are_never_reused_for_cluster_roles(sample_org: Organisation) -> None:
+    """Before one ClusterRole per level, bindings named eks-access-humans-<level> and eks-access-ci-<id> referenced
+    per-namespace Roles; a binding of today may not reuse those names, or the upgrade would replace it delete-first."""
+    binding_names = {name for _, name in _binding_refs(stack_plan(sample_org, "dev"))}
+    assert binding_names and not {n for n in binding_names if n.startswith(("eks-access-humans-", "eks-access-ci-"))}

@@ -489,13 +489,13 @@ def test_4_level_change_removed_project_destroy(deployed: Deployment) -> None:
     preview = s.pulumi("preview", "--json", "-s", s.stack)
     assert preview.code == 0, str(preview)
     steps = {st["urn"].split("::")[-1]: st["op"] for st in json.loads(preview.stdout).get("steps", [])}
-    assert steps.get("dev-rolebinding/projecta-dev/eks-access-humans-operate") == "delete", steps
-    assert steps.get("dev-rolebinding/projecta-dev/eks-access-humans-view") == "create", steps
+    assert steps.get("dev-rolebinding/projecta-dev/eks-access:humans:operate") == "delete", steps
+    assert steps.get("dev-rolebinding/projecta-dev/eks-access:humans:view") == "create", steps
     up = s.up()
     assert up.code == 0, str(up)
     ns = "/apis/rbac.authorization.k8s.io/v1/namespaces/projecta-dev"
-    assert s.get(f"{ns}/rolebindings/eks-access-humans-operate") is None
-    view = s.get(f"{ns}/rolebindings/eks-access-humans-view")
+    assert s.get(f"{ns}/rolebindings/eks-access:humans:operate") is None
+    view = s.get(f"{ns}/rolebindings/eks-access:humans:view")
     assert view is not None and view["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "Role",
@@ -763,7 +763,8 @@ def test_8_levels_allow_and_refuse_the_commands_docs_levels_md_lists(deployed: D
         ns = binding["metadata"]["namespace"]
         level = binding["metadata"]["labels"]["eks-access/level"]
         groups = tuple(x["name"] for x in binding["subjects"] if x["kind"] == "Group")
-        ci = binding["metadata"]["name"].removeprefix("eks-access-ci-") if "-ci-" in binding["metadata"]["name"] else ""
+        name = binding["metadata"]["name"]
+        ci = name.split(":")[2] if name.startswith("eks-access:ci:") else ""  # eks-access:ci:<id>[:deploy]
         has_sa = any(x["kind"] == "ServiceAccount" for x in binding["subjects"])
         column = workflows.CI_COLUMN if ci and has_sa else level
         if column not in workflows.level_permissions() or not groups:

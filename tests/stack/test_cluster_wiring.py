@@ -245,8 +245,8 @@ def test_manifests_are_passed_as_planned(requests: dict[str, Request]) -> None:
     result = run("dev")
     plan = plan_of("dev", AuthMode.CONFIG_MAP)
     by_name = {r.name: r.inputs for r in result.created()}
-    binding = by_name["dev-rolebinding/projecta-dev/eks-access-humans-operate"]
-    planned = next(m for m in plan.manifests if m["metadata"]["name"] == "eks-access-humans-operate")
+    binding = by_name["dev-rolebinding/projecta-dev/eks-access:humans:operate"]
+    planned = next(m for m in plan.manifests if m["metadata"]["name"] == "eks-access:humans:operate")
     assert binding["roleRef"] == planned["roleRef"] and binding["subjects"] == planned["subjects"]
     assert binding["metadata"] == planned["metadata"]
     service_account = by_name["dev-serviceaccount/projecta-dev/jenkins-deployer"]
@@ -437,11 +437,11 @@ def test_patch_waits_for_nothing_but_the_live_read_and_rbac_for_its_namespace(re
     def depends(name: str) -> list[str]:
         return sorted(urn.rsplit("::", 1)[-1] for urn in requests[name].dependencies)
 
-    assert depends("dev-rolebinding/projecta-dev/eks-access-humans-operate") == [
+    assert depends("dev-rolebinding/projecta-dev/eks-access:humans:operate") == [
         "dev-clusterrole/eks-access:dev:operate",
         "dev-namespace/projecta-dev",
     ]
-    assert depends("dev-rolebinding/projecta-dev/eks-access-ci-jenkins") == [
+    assert depends("dev-rolebinding/projecta-dev/eks-access:ci:jenkins") == [
         "dev-clusterrole/eks-access:dev:ci:jenkins",
         "dev-namespace/projecta-dev",
     ]

@@ -183,7 +183,7 @@ def test_the_pack_reads_every_document_the_stack_applies(engine: Callable[[str],
 
 def test_an_extra_binding_subject_is_an_over_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
     def change(resources: list[Resource]) -> None:
-        binding = find(resources, ROLE_BINDING, "projecta-dev/eks-access-humans-operate")
+        binding = find(resources, ROLE_BINDING, "projecta-dev/eks-access:humans:operate")
         assert binding["props"]["metadata"]["namespace"] == "projecta-dev"
         binding["props"]["subjects"].append(
             {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "projectb:dev"}
@@ -194,7 +194,7 @@ def test_an_extra_binding_subject_is_an_over_grant(pack: ModuleType, engine: Cal
     assert message.startswith("config/access.yaml: grants.search.projectb.dev: carol would get ")
     assert message.endswith(
         "in projecta-dev and 5 more through role projectb-dev-humans, Kubernetes group projectb:dev, "
-        "RoleBinding/projecta-dev/eks-access-humans-operate; config grants operate in projectb-dev. Effective "
+        "RoleBinding/projecta-dev/eks-access:humans:operate; config grants operate in projectb-dev. Effective "
         "access must equal what config grants: make the ids or naming templates tell these apart"
     )
 
@@ -298,7 +298,7 @@ def test_known_types_used_as_eks_access_never_does_are_violations(
 
 def test_a_missing_binding_is_an_under_grant(pack: ModuleType, engine: Callable[[str], None]) -> None:
     def change(resources: list[Resource]) -> None:
-        resources.remove(find(resources, ROLE_BINDING, "projecta-dev/eks-access-humans-operate"))
+        resources.remove(find(resources, ROLE_BINDING, "projecta-dev/eks-access:humans:operate"))
 
     engine("dev")
     (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
@@ -336,7 +336,7 @@ def test_an_unknown_value_with_no_rendering_is_a_violation(pack: ModuleType, eng
         extra["name"] = "hand-added"
         extra["props"].update(name="extra", policy=UNKNOWN_STRING_VALUE)
         resources.append(extra)
-        find(resources, ROLE_BINDING, "projecta-dev/eks-access-humans-operate")["props"]["subjects"] = (
+        find(resources, ROLE_BINDING, "projecta-dev/eks-access:humans:operate")["props"]["subjects"] = (
             UNKNOWN_STRING_VALUE
         )
 
@@ -344,7 +344,7 @@ def test_an_unknown_value_with_no_rendering_is_a_violation(pack: ModuleType, eng
     messages = violations(analyze_stack(pack, "dev", tampered("dev", change)))
     assert messages[:2] == [
         "aws:iam/groupPolicy:GroupPolicy hand-added: policy is not known during preview, so the pack cannot verify it",
-        f"{ROLE_BINDING} dev-rolebinding/projecta-dev/eks-access-humans-operate: subjects is not known during "
+        f"{ROLE_BINDING} dev-rolebinding/projecta-dev/eks-access:humans:operate: subjects is not known during "
         "preview, so the pack cannot verify it",
     ]
 

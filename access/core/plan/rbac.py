@@ -35,13 +35,23 @@ def ci_role_name(env: str, ci: str) -> str:
     return f"{PREFIX}:{env}:ci:{ci}"
 
 
+# A binding's name says what it references. roleRef is immutable, so a binding whose roleRef changed would be
+# replaced, and a replacement deletes first (delete_before_replace: the name is unique in its namespace): its
+# subjects would lose their access until the new one exists, and for good if the apply stops in between. With the
+# reference in the name, a change of level or ServiceAccounts is a new binding created before the old one is
+# deleted (the engine deletes what left the program only after every create). The ``:`` separators also keep
+# these names apart from the ``eks-access-humans-<level>``/``eks-access-ci-<id>`` bindings of earlier versions,
+# which referenced per-namespace Roles, so the move to ClusterRoles drops no access either.
+
+
 def human_binding_name(level: str) -> str:
-    # The level is part of the name: roleRef is immutable, so a level change is a new binding (a replacement).
-    return f"{PREFIX}-humans-{level}"
+    """The people's binding of a level in a namespace (its roleRef: ``level_role_name`` of the environment)."""
+    return f"{PREFIX}:humans:{level}"
 
 
-def ci_binding_name(ci: str) -> str:
-    return f"{PREFIX}-ci-{ci}"
+def ci_binding_name(ci: str, service_accounts: bool) -> str:
+    """A CI deployer's binding: to its own ClusterRole with ServiceAccounts, else to the ``deploy`` level."""
+    return f"{PREFIX}:ci:{ci}" if service_accounts else f"{PREFIX}:ci:{ci}:{CI_LEVEL}"
 
 
 def labels(**extra: str) -> dict[str, str]:
@@ -187,7 +197,7 @@ def _ci_bindings(
                 )
                 subjects.append({"kind": "ServiceAccount", "name": sa, "namespace": ns})
                 bindings.append(Binding(f"serviceaccount:{ns}:{sa}", ns, CI_LEVEL, ref))
-            namespaced.append(role_binding(ns, ci_binding_name(ci.id), CI_LEVEL, ref, subjects))
+            namespaced.append(role_binding(ns, ci_binding_name(ci.id, ci.service_accounts), CI_LEVEL, ref, subjects))
     return namespaced
 
 
