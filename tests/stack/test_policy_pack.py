@@ -193,7 +193,7 @@ def test_an_extra_binding_subject_is_an_over_grant(pack: ModuleType, engine: Cal
     (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
     assert message.startswith("config/access.yaml: grants.search.projectb.dev: carol would get ")
     assert message.endswith(
-        "in projecta-dev and 5 more through role projectb-dev-humans, Kubernetes group projectb:dev, "
+        "in projecta-dev and 36 more through role projectb-dev-humans, Kubernetes group projectb:dev, "
         "RoleBinding/projecta-dev/eks-access:humans:operate; config grants operate in projectb-dev. Effective "
         "access must equal what config grants: make the ids or naming templates tell these apart"
     )
@@ -632,7 +632,7 @@ def test_a_missing_assignment_is_an_under_grant(pack: ModuleType, engine: Callab
     # Without the assignment the pack cannot tie the role's trusted SSO pattern to the group: an unknown principal.
     assert message.startswith(
         f"{config_dir}/access.yaml: grants.payments.projecta.dev: arn:aws:iam::222222222222:role/"
-        "awsreservedsso_eks.payments.dev_???????????????? would get get pods in projecta-dev"
+        "awsreservedsso_eks.payments.dev_???????????????? would get get endpoints in projecta-dev"
     )
     assert message.endswith(
         "config grants it nothing here. Effective access must equal what config grants: make "
