@@ -32,6 +32,7 @@ TITLES = {
     5: "an existing namespace is adopted, nothing in it deleted",
     6: "pulumi preview --policy-pack policy/ and preview_guard on the real preview --json",
     7: "bad config under the real engine: one error line, nothing applied",
+    8: "each level's commands, as kubectl auth can-i answers them",
 }
 _results: dict[int, list[tuple[str, str, str]]] = {}
 

@@ -1,7 +1,7 @@
 """Issue 17: eks-access under the real Pulumi engine, the real Kubernetes provider and a real kube-apiserver.
 
 Every assertion reads real state: objects on the API server, `pulumi stack export`, moto's IAM, exit codes and the
-CLI's output. Scenarios 1, 3, 6, 7 and 4 share one deployment of the dev stack (in that order; 4 ends with
+CLI's output. Scenarios 1, 3, 6, 7, 8 and 4 share one deployment of the dev stack (in that order; 4 ends with
 `pulumi destroy`); 2 and 5 need a cluster prepared before the first `pulumi up` and get their own.
 """
 
@@ -473,6 +473,60 @@ def test_7_bad_config_under_the_real_engine(deployed: Deployment) -> None:
         s.write_config("access.yaml", original)
 
 
+@pytest.mark.scenario(8, "each level's commands, as kubectl auth can-i answers them")
+def test_8_levels_allow_and_refuse_the_commands_docs_levels_md_lists(deployed: Deployment) -> None:
+    """docs/levels.md, asked of the real API server: for each level bound in the deployment, every request of every
+    command (access/core/workflows.py) as the bound group, through SubjectAccessReview, plus one `kubectl auth
+    can-i` per command as a person would type it; the answer must be the page's."""
+    from access.core import workflows
+
+    s, plan = deployed.s, deployed.plan
+    assert deployed.up.code == 0, "the shared deployment failed (scenario 1)"
+    bindings = [m for m in manifests(plan, "RoleBinding").values() if m["metadata"]["labels"].get("eks-access/level")]
+    checked: set[str] = set()
+    for binding in bindings:
+        ns = binding["metadata"]["namespace"]
+        level = binding["metadata"]["labels"]["eks-access/level"]
+        groups = tuple(x["name"] for x in binding["subjects"] if x["kind"] == "Group")
+        name = binding["metadata"]["name"]
+        ci = name.split(":")[2] if name.startswith("eks-access:ci:") else ""  # eks-access:ci:<id>[:deploy]
+        has_sa = any(x["kind"] == "ServiceAccount" for x in binding["subjects"])
+        column = workflows.CI_COLUMN if ci and has_sa else level
+        if column not in workflows.level_permissions() or not groups:
+            continue
+        granted = workflows.level_permissions(ns)[column]
+        elsewhere = "e2e-elsewhere"  # a namespace nothing is bound in (a CI deployer is bound in several)
+        for command in workflows.COMMANDS:
+            expected = workflows.works(command, granted, ns)
+            answers = []
+            for request in command.requests:
+                name = f"{ci}-deployer" if request.name == workflows.CI_SERVICE_ACCOUNT else request.name
+                where = {workflows.NAMESPACE: ns, workflows.OTHER_NAMESPACE: elsewhere}.get(request.namespace)
+                resource = request.plain_resource + (f"[{name}]" if name else "")
+                answers.append(s.can(f"e2e-{column}", groups, where, request.api_group, resource, request.verb))
+            assert all(answers) == expected, (column, ns, command.text, command.requests, answers)
+            first = command.requests[0]
+            if first.namespace == workflows.NAMESPACE and not first.name:
+                can_i = s.sh(
+                    [
+                        "kubectl",
+                        "--kubeconfig",
+                        str(s.kubeconfig),
+                        "auth",
+                        "can-i",
+                        *first.can_i().split(),
+                        "-n",
+                        ns,
+                        "--as",
+                        f"e2e-{column}",
+                        *[f"--as-group={g}" for g in groups],
+                    ]
+                )
+                assert can_i.stdout.strip() == ("yes" if answers[0] else "no"), (column, command.text, str(can_i))
+        checked.add(column)
+    assert {"operate", workflows.CI_COLUMN} <= checked, checked
+
+
 @pytest.mark.scenario(4, "level change, removed project, destroy")
 def test_4_level_change_removed_project_destroy(deployed: Deployment) -> None:
     s = deployed.s
@@ -491,6 +545,11 @@ def test_4_level_change_removed_project_destroy(deployed: Deployment) -> None:
     steps = {st["urn"].split("::")[-1]: st["op"] for st in json.loads(preview.stdout).get("steps", [])}
     assert steps.get("dev-rolebinding/projecta-dev/eks-access:humans:operate") == "delete", steps
     assert steps.get("dev-rolebinding/projecta-dev/eks-access:humans:view") == "create", steps
+    # the new binding exists before the old one goes: no moment without access
+    order = [st["urn"].split("::")[-1] for st in json.loads(preview.stdout).get("steps", [])]
+    assert order.index("dev-rolebinding/projecta-dev/eks-access:humans:view") < order.index(
+        "dev-rolebinding/projecta-dev/eks-access:humans:operate"
+    ), order
     up = s.up()
     assert up.code == 0, str(up)
     ns = "/apis/rbac.authorization.k8s.io/v1/namespaces/projecta-dev"
@@ -498,8 +557,8 @@ def test_4_level_change_removed_project_destroy(deployed: Deployment) -> None:
     view = s.get(f"{ns}/rolebindings/eks-access:humans:view")
     assert view is not None and view["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "Role",
-        "name": "eks-access-view",
+        "kind": "ClusterRole",
+        "name": "eks-access:dev:view",
     }
     assert_rbac_as_planned(s, plan)
 
@@ -746,57 +805,3 @@ def test_e2e_components_reported(e2e_run: harness.Run) -> None:
 
 
 _ = Path  # keep the import for type hints in helpers above
-
-
-@pytest.mark.scenario(8, "each level's commands, as kubectl auth can-i answers them")
-def test_8_levels_allow_and_refuse_the_commands_docs_levels_md_lists(deployed: Deployment) -> None:
-    """docs/levels.md, asked of the real API server: for each level bound in the deployment, every request of every
-    command (access/core/workflows.py) as the bound group, through SubjectAccessReview, plus one `kubectl auth
-    can-i` per command as a person would type it; the answer must be the page's."""
-    from access.core import workflows
-
-    s, plan = deployed.s, deployed.plan
-    assert deployed.up.code == 0, "the shared deployment failed (scenario 1)"
-    bindings = [m for m in manifests(plan, "RoleBinding").values() if m["metadata"]["labels"].get("eks-access/level")]
-    checked: set[str] = set()
-    for binding in bindings:
-        ns = binding["metadata"]["namespace"]
-        level = binding["metadata"]["labels"]["eks-access/level"]
-        groups = tuple(x["name"] for x in binding["subjects"] if x["kind"] == "Group")
-        name = binding["metadata"]["name"]
-        ci = name.split(":")[2] if name.startswith("eks-access:ci:") else ""  # eks-access:ci:<id>[:deploy]
-        has_sa = any(x["kind"] == "ServiceAccount" for x in binding["subjects"])
-        column = workflows.CI_COLUMN if ci and has_sa else level
-        if column not in workflows.level_permissions() or not groups:
-            continue
-        granted = workflows.level_permissions(ns)[column]
-        elsewhere = "e2e-elsewhere"  # a namespace nothing is bound in (a CI deployer is bound in several)
-        for command in workflows.COMMANDS:
-            expected = workflows.works(command, granted, ns)
-            answers = []
-            for request in command.requests:
-                name = f"{ci}-deployer" if request.name == workflows.CI_SERVICE_ACCOUNT else request.name
-                where = {workflows.NAMESPACE: ns, workflows.OTHER_NAMESPACE: elsewhere}.get(request.namespace)
-                resource = request.plain_resource + (f"[{name}]" if name else "")
-                answers.append(s.can(f"e2e-{column}", groups, where, request.api_group, resource, request.verb))
-            assert all(answers) == expected, (column, ns, command.text, command.requests, answers)
-            first = command.requests[0]
-            if first.namespace == workflows.NAMESPACE and not first.name:
-                can_i = s.sh(
-                    [
-                        "kubectl",
-                        "--kubeconfig",
-                        str(s.kubeconfig),
-                        "auth",
-                        "can-i",
-                        *first.can_i().split(),
-                        "-n",
-                        ns,
-                        "--as",
-                        f"e2e-{column}",
-                        *[f"--as-group={g}" for g in groups],
-                    ]
-                )
-                assert can_i.stdout.strip() == ("yes" if answers[0] else "no"), (column, command.text, str(can_i))
-        checked.add(column)
-    assert {"operate", workflows.CI_COLUMN} <= checked, checked
