@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -76,15 +74,3 @@ def test_refuses_what_json_would_convert_or_refuse() -> None:
         written({1: "one"})
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         written({"a": {1}})
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_plan_json_is_json_dumps_of_its_document(stack: str) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "access", "plan", "--stack", stack, "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert out == json.dumps(json.loads(out), indent=2, sort_keys=True) + "\n"
-    assert len(json.loads(out)["access"]) > 1
