@@ -7,7 +7,8 @@ cyclic garbage worth collecting early (reference counting still frees the rest a
 for the run and restored afterwards, also when the run fails:
 
 - the offline runner (:func:`access.stack.offline.run_program`: ``plan``, ``kubeconfig --from-plan``, the tests)
-  pauses it around the whole run, registrations and stack outputs included;
+  pauses it around the whole run, registrations and stack outputs included; ``plan`` pauses it for its whole
+  process (loading, the run, the access evaluation and the printing);
 - under the real engine the registrations finish after :func:`access.stack.program.main` returns, while the SDK
   drains its RPCs; ``main`` pauses collection while it declares, then freezes what it declared
   (:func:`freeze_declared`) before collection resumes, so the collections of the drain never walk it again.

@@ -23,6 +23,8 @@ def test_plan_json_for_each_stack(stack: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
+    # The bytes of json.dumps(indent=2, sort_keys=True), as docs/plan-json.md promises (access/commands/jsontext.py).
+    assert result.stdout == json.dumps(doc, indent=2, sort_keys=True) + "\n"
     assert doc["environment"] == stack
     role_names = {r["name"] for r in doc["roles"]}
     assert {f"projecta-{stack}-humans", f"projectb-{stack}-humans", f"{stack}-cluster-admins"} <= role_names

@@ -7,6 +7,7 @@ from typing import Any
 from access.core import awsauth, iam
 from access.core.evaluate import AccessRow, effective_access, evaluate_stack
 from access.core.loading import LoadedStack
+from access.core.model import PolicyRule
 from access.core.plan import writes
 from access.core.plan.rbac import manifest_id
 from access.core.plan.types import EnvironmentPlan
@@ -75,7 +76,7 @@ def plan_document(loaded: LoadedStack, resource_counts: dict[str, int], outputs:
             for e in plan.access_entries
         ],
         "rbac": [{"id": manifest_id(m), "manifest": m} for m in plan.manifests],
-        "access": [_row_json(row) for row in effective_access(plan, org, evaluation)],
+        "access": _access_json(effective_access(plan, org, evaluation)),
         "outputs": outputs,
     }
 
@@ -92,7 +93,23 @@ def _iam_writes(plan: EnvironmentPlan) -> dict[str, Any]:
     }
 
 
-def _row_json(row: AccessRow) -> dict[str, Any]:
+def _access_json(rows: list[AccessRow]) -> list[dict[str, Any]]:
+    """The access rows; a level's rules are the same in every namespace, so thousands of rows share a handful of
+    rule sets: each distinct one becomes JSON once and the rows share it (the bytes printed are the same)."""
+    rules_json: dict[tuple[PolicyRule, ...], list[dict[str, Any]]] = {}
+    out = []
+    for row in rows:
+        rules = rules_json.get(row.rules)
+        if rules is None:
+            rules = rules_json[row.rules] = [
+                {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)}
+                for r in row.rules
+            ]
+        out.append(_row_json(row, rules))
+    return out
+
+
+def _row_json(row: AccessRow, rules: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "principal": row.principal,
         "role": row.role,
@@ -100,9 +117,7 @@ def _row_json(row: AccessRow) -> dict[str, Any]:
         "groups": list(row.groups),
         "namespace": row.namespace,
         "level": row.level,
-        "rules": [
-            {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)} for r in row.rules
-        ],
+        "rules": rules,
         "sensitivity": list(row.sensitivity),  # what the rules reach (access/core/sensitivity.py)
         "notes": list(row.notes),  # e.g. "can read secrets through workloads"
         "crossAccount": row.cross_account,
