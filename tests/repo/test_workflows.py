@@ -170,7 +170,9 @@ def test_ci_runs_the_readme_test_command_without_credentials() -> None:
     for credential in ("secrets.", "vars.", "id-token", "aws-actions/", "pulumi/"):
         assert credential not in text
     assert "make test" in (REPO / "README.md").read_text()
-    assert (REPO / ".ci" / "run").read_text().rstrip().endswith("make test")
+    # .ci/run: the README's test command, then the end-to-end suite (docs/e2e.md), nothing else
+    ci_run = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci_run[-2:] == ["make test", "make e2e"]
     makefile = (REPO / "Makefile").read_text()
     test_target = makefile[makefile.index("\ntest: ") :].split("\n\n")[0]
     assert "$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck -pyflakes=" in test_target
