@@ -97,6 +97,7 @@ def _access_json(rows: list[AccessRow]) -> list[dict[str, Any]]:
     """The access rows; a level's rules are the same in every namespace, so thousands of rows share a handful of
     rule sets: each distinct one becomes JSON once and the rows share it (the bytes printed are the same)."""
     rules_json: dict[tuple[PolicyRule, ...], list[dict[str, Any]]] = {}
+    labels_json: dict[tuple[str, ...], list[str]] = {}  # sensitivity and notes: a few distinct lists, shared too
     out = []
     for row in rows:
         rules = rules_json.get(row.rules)
@@ -105,11 +106,13 @@ def _access_json(rows: list[AccessRow]) -> list[dict[str, Any]]:
                 {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)}
                 for r in row.rules
             ]
-        out.append(_row_json(row, rules))
+        sensitivity = labels_json.setdefault(row.sensitivity, list(row.sensitivity))
+        notes = labels_json.setdefault(row.notes, list(row.notes))
+        out.append(_row_json(row, rules, sensitivity, notes))
     return out
 
 
-def _row_json(row: AccessRow, rules: list[dict[str, Any]]) -> dict[str, Any]:
+def _row_json(row: AccessRow, rules: list[dict[str, Any]], sensitivity: list[str], notes: list[str]) -> dict[str, Any]:
     return {
         "principal": row.principal,
         "role": row.role,
@@ -118,8 +121,8 @@ def _row_json(row: AccessRow, rules: list[dict[str, Any]]) -> dict[str, Any]:
         "namespace": row.namespace,
         "level": row.level,
         "rules": rules,
-        "sensitivity": list(row.sensitivity),  # what the rules reach (access/core/sensitivity.py)
-        "notes": list(row.notes),  # e.g. "can read secrets through workloads"
+        "sensitivity": sensitivity,  # what the rules reach (access/core/sensitivity.py)
+        "notes": notes,  # e.g. "can read secrets through workloads"
         "crossAccount": row.cross_account,
         "via": row.via,
     }
