@@ -48,6 +48,7 @@ def test_the_offline_runner_registers_with_collection_paused(tmp_path: Path) -> 
 
     def bare() -> dict[str, Any]:
         seen.append(gc.isenabled())
+
         def resolved(value: str) -> str:
             seen.append(gc.isenabled())
             return value

@@ -677,3 +677,67 @@ def test_unknown_permission_set_values_are_resolved_through_dependencies(
         f"{INLINE_POLICY} dev-eks.payments.dev-policy: permissionSetArn is not known during preview, so the pack "
         "cannot verify it" in messages
     )
+
+
+# --- a role's own policy properties -----------------------------------------------------------------------------
+
+
+def _role_props(resources: list[Resource], name: str) -> dict[str, Any]:
+    (role,) = [r for r in resources if r["type"] == ROLE and r["props"].get("name") == name]
+    props: dict[str, Any] = role["props"]
+    return props
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "inlinePolicies",
+            [{"name": "extra", "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "*"}]})}],
+            "role projecta-dev-humans has inline policies, which eks-access never writes",
+        ),
+        (
+            "managedPolicyArns",
+            ["arn:aws:iam::aws:policy/AdministratorAccess"],
+            "role projecta-dev-humans has managed policies config does not declare: "
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        ),
+    ],
+    ids=["inline", "managed"],
+)
+def test_a_role_s_own_policies_are_violations(
+    pack: ModuleType, engine: Callable[[str], None], key: str, value: Any, expected: str
+) -> None:
+    """pulumi-aws v7 still honours a Role's inlinePolicies and managedPolicyArns (deprecated); eks-access sets
+    neither, so either one would be a policy the evaluator never sees."""
+
+    def change(resources: list[Resource]) -> None:
+        _role_props(resources, "projecta-dev-humans")[key] = value
+
+    engine("dev")
+    (message,) = violations(analyze_stack(pack, "dev", tampered("dev", change)))
+    assert expected in message
+
+
+def test_a_role_s_policy_properties_as_aws_reports_them_after_an_update_pass(
+    pack: ModuleType, engine: Callable[[str], None]
+) -> None:
+    """After an update the engine reports what AWS holds: no inline policy (an empty entry), and no managed ARN
+    config does not declare; before a create they are unknown, said as evaluated the way config declares them."""
+
+    def reported(resources: list[Resource]) -> None:
+        props = _role_props(resources, "projecta-dev-humans")
+        props["inlinePolicies"] = [{"name": "", "policy": ""}]
+        props["managedPolicyArns"] = []
+
+    def unknown(resources: list[Resource]) -> None:
+        props = _role_props(resources, "projecta-dev-humans")
+        props["inlinePolicies"] = UNKNOWN_STRING_VALUE
+        props["managedPolicyArns"] = UNKNOWN_STRING_VALUE
+
+    engine("dev")
+    assert list(analyze_stack(pack, "dev", tampered("dev", reported)).diagnostics) == []
+    response = analyze_stack(pack, "dev", tampered("dev", unknown))
+    assert violations(response) == []
+    advisories = violations(response, proto.analyzer_pb2.ADVISORY)
+    assert any("projecta-dev-humans" in a and "managedPolicyArns is not known during preview" in a for a in advisories)

@@ -226,6 +226,36 @@ class _Reader:
         trust = _policy(resource, "assumeRolePolicy")
         key = planned.key if planned is not None else f"unplanned/{name}"
         self.roles.append(RoleDocument(arn, name, self.plan.account_id, trust, self.plan.environment, key))
+        self._role_policies(resource, name, planned.managed_policy_arns if planned is not None else ())
+
+    def _role_policies(self, resource: AppliedResource, name: str, declared: tuple[str, ...]) -> None:
+        """A role's own ``inlinePolicies``/``managedPolicyArns`` (deprecated in pulumi-aws v7, still honoured): the
+        program sets neither, so an inline policy with a document, or a managed ARN config does not declare for the
+        role, is a policy the evaluator would not see. After an update the engine reports what AWS holds: the
+        attachments the program declares come back in ``managedPolicyArns`` and are allowed."""
+        inline = resource.props.get("inlinePolicies") or []  # not _get: unknown is expected here, see below
+        managed = resource.props.get("managedPolicyArns") or []
+        for key, value in (("inlinePolicies", inline), ("managedPolicyArns", managed)):
+            if _holds_unknown(value):  # computed: unknown before a create
+                self.substituted.append(
+                    f"{_label(resource)}: {key} is not known during preview; evaluated as config declares it, and "
+                    "checked as applied when the pack runs after the update"
+                )
+        if _holds_unknown(inline) or _holds_unknown(managed):
+            return
+        if not isinstance(inline, list) or not isinstance(managed, list):
+            raise _Unverifiable(f"{_label(resource)}: inlinePolicies or managedPolicyArns is not a list")
+        if any(isinstance(p, dict) and p.get("policy") for p in inline):
+            raise _Unverifiable(
+                f"{_label(resource)}: role {name} has inline policies, which eks-access never writes (a role policy "
+                "can let the role's sessions assume other roles)"
+            )
+        extra = sorted(str(a) for a in managed if a not in declared)
+        if extra:
+            raise _Unverifiable(
+                f"{_label(resource)}: role {name} has managed policies config does not declare: {', '.join(extra)} (a "
+                "managed policy can let the role's sessions assume other roles)"
+            )
 
     def role_policy_attachment(self, resource: AppliedResource) -> None:
         role = _string(resource, "role")
