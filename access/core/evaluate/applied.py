@@ -87,6 +87,7 @@ INERT_TYPES = frozenset(
     }
 )
 PROVIDER_PREFIX = "pulumi:providers:"
+MANAGED_POLICY_RISK = "(a managed policy can let the role's sessions assume other roles)"
 DEFAULT_ENTRY_TYPE = "STANDARD"  # aws_eks_access_entry's default type
 
 
@@ -226,9 +227,15 @@ class _Reader:
         trust = _policy(resource, "assumeRolePolicy")
         key = planned.key if planned is not None else f"unplanned/{name}"
         self.roles.append(RoleDocument(arn, name, self.plan.account_id, trust, self.plan.environment, key))
-        self._role_policies(resource, name, planned.managed_policy_arns if planned is not None else ())
+        self._role_policies(resource, name)
 
-    def _role_policies(self, resource: AppliedResource, name: str, declared: tuple[str, ...]) -> None:
+    def _undeclared_managed_policies(self, role: str, policy_arns: Iterable[str]) -> list[str]:
+        """The one rule for managed policies, as attachments or as a role's own list: only those config declares."""
+        planned = self.planned_roles.get(role.lower())
+        declared = planned.managed_policy_arns if planned is not None else ()
+        return sorted(str(arn) for arn in policy_arns if arn not in declared)
+
+    def _role_policies(self, resource: AppliedResource, name: str) -> None:
         """A role's own ``inlinePolicies``/``managedPolicyArns`` (deprecated in pulumi-aws v7, still honoured): the
         program sets neither, so an inline policy with a document, or a managed ARN config does not declare for the
         role, is a policy the evaluator would not see. After an update the engine reports what AWS holds: the
@@ -250,21 +257,20 @@ class _Reader:
                 f"{_label(resource)}: role {name} has inline policies, which eks-access never writes (a role policy "
                 "can let the role's sessions assume other roles)"
             )
-        extra = sorted(str(a) for a in managed if a not in declared)
+        extra = self._undeclared_managed_policies(name, managed)
         if extra:
             raise _Unverifiable(
-                f"{_label(resource)}: role {name} has managed policies config does not declare: {', '.join(extra)} (a "
-                "managed policy can let the role's sessions assume other roles)"
+                f"{_label(resource)}: role {name} has managed policies config does not declare: {', '.join(extra)} "
+                f"{MANAGED_POLICY_RISK}"
             )
 
     def role_policy_attachment(self, resource: AppliedResource) -> None:
         role = _string(resource, "role")
         policy_arn = _string(resource, "policyArn")
-        planned = self.planned_roles.get(role.lower())
-        if planned is None or policy_arn not in planned.managed_policy_arns:
+        if self._undeclared_managed_policies(role, [policy_arn]):
             raise _Unverifiable(
-                f"{_label(resource)}: attaches {policy_arn} to role {role}, which config does not declare (a managed "
-                "policy can let the role's sessions assume other roles)"
+                f"{_label(resource)}: attaches {policy_arn} to role {role}, which config does not declare "
+                f"{MANAGED_POLICY_RISK}"
             )
 
     def group_policy(self, resource: AppliedResource) -> None:
