@@ -98,23 +98,57 @@ def rows(org: Organisation, evaluation: Evaluation, environments: Iterable[str] 
     without the open-trust "any IAM user of the account" principal, which the roles' trust describes)."""
     wanted = set(environments) if environments is not None else None
     out: list[AccessRow] = []
-    spelled, sensitivity = _spellings(org), _Sensitivity()
+    spelled, grants = _spellings(org), _Grants(evaluation)
     for principal, reaches in evaluation.reaches.items():
         if principal.kind is PrincipalKind.ACCOUNT:
             continue
         for reach in reaches:
             if wanted is not None and reach.role is not None and reach.role.environment not in wanted:
                 continue
-            out.extend(_reach_rows(spelled, sensitivity, evaluation, principal, reach))
+            out.extend(_reach_rows(spelled, grants, principal, reach))
     return sorted(out, key=lambda r: (r.principal.lower(), r.namespace, r.level, r.role))
 
 
-def _reach_rows(
-    spelled: dict[str, str], sensitivity: _Sensitivity, evaluation: Evaluation, principal: Principal, reach: Reach
-) -> list[AccessRow]:
-    by_binding: dict[tuple[str, str], list[Permission]] = defaultdict(list)
-    for permission, granted_by in reach.permissions.items():
-        by_binding[(granted_by, permission.scope)].append(permission)
+@dataclass(frozen=True)
+class _Grant:
+    """What one binding gives in one scope, as a row shows it."""
+
+    scope: str
+    level: str
+    rules: tuple[PolicyRule, ...]
+    sensitivity: tuple[str, ...]
+
+
+class _Grants:
+    """A reach's permissions as rows' grants, one per (binding, scope), sorted. Computed once per permissions
+    mapping: the evaluator shares one mapping between every identity with the same groups and no bindings of its
+    own (access/core/evaluate/rbac.py), so the thousands of people behind one role fold their rules once."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self._evaluation = evaluation
+        self._sensitivity = _Sensitivity()
+        # Keyed by the mapping's id; the mapping is kept beside its grants so the id stays its own.
+        self._found: dict[int, tuple[dict[Permission, str], tuple[_Grant, ...]]] = {}
+
+    def __call__(self, permissions: dict[Permission, str]) -> tuple[_Grant, ...]:
+        found = self._found.get(id(permissions))
+        if found is None:
+            found = self._found[id(permissions)] = (permissions, self._fold(permissions))
+        return found[1]
+
+    def _fold(self, permissions: dict[Permission, str]) -> tuple[_Grant, ...]:
+        by_binding: dict[tuple[str, str], list[Permission]] = defaultdict(list)
+        for permission, granted_by in permissions.items():
+            by_binding[(granted_by, permission.scope)].append(permission)
+        grants = []
+        for (granted_by, scope), granted in sorted(by_binding.items()):
+            rules = _rules(granted)
+            level = _level(self._evaluation, granted_by)
+            grants.append(_Grant(scope, level, rules, self._sensitivity(rules, scope == CLUSTER_WIDE)))
+        return tuple(grants)
+
+
+def _reach_rows(spelled: dict[str, str], grants: _Grants, principal: Principal, reach: Reach) -> list[AccessRow]:
     account = reach.arn.split(":")[4] if reach.arn.count(":") >= 5 else ""
     principal_account = principal.id.split("/", 1)[0] if principal.kind is PrincipalKind.USER else ""
     if principal.kind is PrincipalKind.ROLE:
@@ -122,24 +156,23 @@ def _reach_rows(
     cross_account = bool(principal_account and account and principal_account != account)
     # Shown on the principal itself, so the plan, the PR comment and the diff all say it.
     shown = _display(spelled, principal) + (" (cross-account)" if cross_account else "")
-    out = []
-    for (granted_by, scope), permissions in sorted(by_binding.items()):
-        rules = _rules(permissions)
-        out.append(
-            AccessRow(
-                principal=shown,
-                role=reach.role.name if reach.role is not None else "",
-                username=reach.identity.username,
-                groups=tuple(g for g in reach.identity.groups if g != "system:authenticated"),
-                namespace=scope,
-                level=_level(evaluation, granted_by),
-                rules=rules,
-                sensitivity=sensitivity(rules, scope == CLUSTER_WIDE),
-                cross_account=cross_account,
-                via=reach.identity.via,
-            )
+    role = reach.role.name if reach.role is not None else ""
+    groups = tuple(g for g in reach.identity.groups if g != "system:authenticated")
+    return [
+        AccessRow(
+            principal=shown,
+            role=role,
+            username=reach.identity.username,
+            groups=groups,
+            namespace=grant.scope,
+            level=grant.level,
+            rules=grant.rules,
+            sensitivity=grant.sensitivity,
+            cross_account=cross_account,
+            via=reach.identity.via,
         )
-    return out
+        for grant in grants(reach.permissions)
+    ]
 
 
 def effective_access(plan: EnvironmentPlan, org: Organisation, evaluation: Evaluation | None = None) -> list[AccessRow]:
