@@ -388,3 +388,44 @@ def test_effective_access_equals_intent_or_the_config_is_refused(
         for principal in set(evaluation.reaches) | set(declared.principals):
             wanted = declared.principals[principal].permissions if principal in declared.principals else frozenset()
             assert evaluation.permissions(principal) == wanted, json.dumps(str(principal))
+
+
+def test_rows_fold_a_shared_permissions_mapping_once_and_a_personal_binding_apart(sample_org: Organisation) -> None:
+    """The rows fold the permissions the evaluator shares between the people behind a role once; a person with a
+    binding of their own (a ``User`` subject) has their own mapping, and only their rows show it."""
+    from access.core.evaluate.matrix import rows
+
+    docs = documents(sample_org)
+    shared = evaluate(docs)
+    by_role: dict[str, list[Any]] = {}
+    for principal, reaches in shared.reaches.items():
+        for reach in reaches:
+            if principal.kind is PrincipalKind.USER and reach.role is not None:
+                by_role.setdefault(reach.role.name, []).append(reach)
+    role, (first, second, *_) = next((name, found) for name, found in sorted(by_role.items()) if len(found) > 1)
+    assert first.permissions is second.permissions  # what the rows rely on: one mapping, shared
+    assert first.identity.username != second.identity.username  # each signs with their own session name
+    personal = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "personal", "namespace": "kube-system"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": first.identity.username}],
+    }
+    evaluation = evaluate(dataclasses.replace(docs, manifests=(*docs.manifests, personal)))
+    through_role = [r for r in rows(sample_org, evaluation) if r.role == role]
+    in_kube_system = {r.username for r in through_role if r.namespace == "kube-system"}
+    assert in_kube_system == {first.identity.username}
+    assert {r.level for r in through_role if r.namespace == "kube-system"} == {"view"}
+
+    # Everything else the two are given through the role is the same, row for row.
+    def elsewhere(username: str) -> list[tuple[str, str, tuple[Any, ...]]]:
+        return sorted(
+            (r.namespace, r.level, r.rules)
+            for r in through_role
+            if r.username == username and r.namespace != "kube-system"
+        )
+
+    assert elsewhere(first.identity.username) == elsewhere(second.identity.username) != []
+    before = [r for r in rows(sample_org, shared) if r.role == role and r.username == second.identity.username]
+    assert sorted((r.namespace, r.level, r.rules) for r in before) == elsewhere(second.identity.username)
